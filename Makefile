@@ -1,0 +1,50 @@
+# The two set-up commands: `make run` (demo site on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: install run demo test lint format bench clean
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+## Migrate, load demo data, train, then serve the site.
+demo: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	$(MANAGE) retrain --no-progress
+
+run: demo
+	@echo ""
+	@echo "  Site:  http://$(HOST):$(PORT)/"
+	@echo "  Login: user 'demo', password 'watch-and-learn'  ->  http://$(HOST):$(PORT)/recommended/"
+	@echo "  Admin: create one with '$(MANAGE) createsuperuser', then http://$(HOST):$(PORT)/admin/"
+	@echo ""
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+## The whole test suite (uses DATABASE_URL / REDIS_URL when set, SQLite and eager Celery otherwise).
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## MovieLens 100K benchmark (data read from ../shared, never copied into the repository).
+bench: install
+	$(BIN)/python bench/retrain.py --dataset ../shared/datasets/ml-100k --json
+
+clean:
+	rm -rf var/ staticfiles/ test-output/ .pytest_cache

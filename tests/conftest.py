@@ -1,0 +1,29 @@
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from recommender.ml.config import TrainConfig
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_MATRIX = FIXTURES / "seed-matrix.csv"
+
+
+@pytest.fixture(autouse=True)
+def _model_dir(settings, tmp_path):
+    """Model artifacts of every test go to a fresh temporary folder."""
+    settings.MODEL_DIR = tmp_path / "models"
+
+
+@pytest.fixture
+def fast_config() -> TrainConfig:
+    """A small, quick model: enough to exercise the whole pipeline in a second or two."""
+    return TrainConfig(objective="expected_completion", embedding_dim=8, hidden_units=(16, 8), epochs=3, batch_size=256)
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str = "viewer", password: str = "a-long-password-123", **extra):
+        return get_user_model().objects.create_user(username=username, password=password, **extra)
+
+    return make
