@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_celery_beat",
     "videos",
     "recommender",
 ]
@@ -117,12 +118,42 @@ LOGGING = {
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+# Crash safety: a task is acknowledged only after it finished, and handed to another worker if the
+# process running it dies; a worker reserves one task at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Time limits of one retrain (seconds): soft raises inside the task, hard kills the process.
+RETRAIN_SOFT_TIME_LIMIT = env.int("RETRAIN_SOFT_TIME_LIMIT", default=3 * 3600)
+RETRAIN_TIME_LIMIT = env.int("RETRAIN_TIME_LIMIT", default=RETRAIN_SOFT_TIME_LIMIT + 600)
+# Redis re-delivers an unacknowledged task after visibility_timeout: keep it above the hard limit
+# so a long retrain is never started twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RETRAIN_TIME_LIMIT + 600}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"recommender.tasks.retrain_task": {"queue": "training"}}
+# Retrain every RETRAIN_INTERVAL_MINUTES; skipped when no event arrived since the active version.
+RETRAIN_INTERVAL_MINUTES = env.int("RETRAIN_INTERVAL_MINUTES", default=60)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "retrain-recommender": {
+        "task": "recommender.tasks.retrain_task",
+        "schedule": RETRAIN_INTERVAL_MINUTES * 60.0,
+        "kwargs": {"triggered_by": "beat"},
+        "options": {"queue": "training", "expires": RETRAIN_INTERVAL_MINUTES * 60.0},
+    },
+}
+# Scoring + writing a new version can be split into this many user-range shards, run as Celery
+# tasks across workers (1 = score in the retrain task itself).
+SCORING_SHARDS = env.int("SCORING_SHARDS", default=1)
 
 # --- Recommender ------------------------------------------------------------------------------
 # Where trained model artifacts live (one sub-folder per model version).

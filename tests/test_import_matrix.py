@@ -1,10 +1,10 @@
 """`manage.py import_matrix`: the reference program's wide CSV, all-or-nothing with clear errors."""
 
 import pytest
+from conftest import SEED_MATRIX
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from conftest import SEED_MATRIX
 from videos.models import Video, WatchEvent
 
 

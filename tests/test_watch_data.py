@@ -15,7 +15,9 @@ def video(db):
     return Video.objects.create(title="A video", duration_seconds=60)
 
 
-@pytest.mark.parametrize("value", [float("nan"), "nan", "inf", "-inf", "1e400", -0.01, 1.0001, None, "", True, [], "abc"])
+@pytest.mark.parametrize(
+    "value", [float("nan"), "nan", "inf", "-inf", "1e400", -0.01, 1.0001, None, "", True, [], "abc"]
+)
 def test_parse_completion_refuses_bad_values(value):
     with pytest.raises(ValidationError):
         parse_completion(value)

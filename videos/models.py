@@ -48,9 +48,7 @@ class Video(models.Model):
         on_delete=models.SET_NULL,
         related_name="videos",
     )
-    tags = models.CharField(
-        _("tags"), max_length=255, blank=True, help_text=_("Comma-separated keywords.")
-    )
+    tags = models.CharField(_("tags"), max_length=255, blank=True, help_text=_("Comma-separated keywords."))
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     external_id = models.CharField(
         _("external id"),
@@ -96,15 +94,14 @@ class WatchEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="watch_events",
     )
-    video = models.ForeignKey(
-        Video, verbose_name=_("video"), on_delete=models.CASCADE, related_name="watch_events"
-    )
+    video = models.ForeignKey(Video, verbose_name=_("video"), on_delete=models.CASCADE, related_name="watch_events")
     completion = models.FloatField(
         _("completion"), help_text=_("Share of the video watched, from 0 (not at all) to 1 (to the end).")
     )
     watched_at = models.DateTimeField(_("watched at"), default=timezone.now, db_index=True)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.WEB)
-    client_event_id = models.CharField(
+    # NULL, not "", for "no id": the per-user unique constraint must ignore events without one.
+    client_event_id = models.CharField(  # noqa: DJ001
         _("client event id"),
         max_length=64,
         null=True,

@@ -135,9 +135,7 @@ def matrix_import(*, path: str | Path, scale: float = 10.0) -> MatrixImportResul
         if not username:
             raise MatrixImportError(_("Row %(row)d, column 1: empty user name.") % {"row": line_no})
         if username in seen_users:
-            raise MatrixImportError(
-                _("Row %(row)d: user %(user)s appears twice.") % {"row": line_no, "user": username}
-            )
+            raise MatrixImportError(_("Row %(row)d: user %(user)s appears twice.") % {"row": line_no, "user": username})
         seen_users.add(username)
         for col, raw in enumerate(row[1:], start=2):
             raw = raw.strip()
@@ -153,8 +151,7 @@ def matrix_import(*, path: str | Path, scale: float = 10.0) -> MatrixImportResul
             if not math.isfinite(value) or not 0 <= value <= scale:
                 where["scale"] = scale
                 raise MatrixImportError(
-                    _("Row %(row)d (%(user)s), column %(col)d (%(video)s): %(value)s is outside 0..%(scale)g.")
-                    % where
+                    _("Row %(row)d (%(user)s), column %(col)d (%(video)s): %(value)s is outside 0..%(scale)g.") % where
                 )
             cells.append((username, header[col - 1], value / scale))
     if not cells:

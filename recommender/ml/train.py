@@ -1,0 +1,397 @@
+"""Build and train the neural collaborative-filtering model (Keras 3, TensorFlow).
+
+Two architectures share the layer names the numpy scorer (``score.py``) reads:
+
+``mlp`` (the reference program)::
+
+    user -> user_embedding --\
+                              concat -> flatten -> mlp_dense_0 .. mlp_dense_{k-1} -> output
+    video -> video_embedding -/
+
+``neumf`` (He et al., 2017: GMF + MLP with separate embeddings)::
+
+    gmf_user_embedding * gmf_video_embedding -> gmf_flatten --------------------\
+    mlp_user_embedding ++ mlp_video_embedding -> mlp_flatten -> mlp_dense_* --- neumf_concat -> output
+
+``output`` is ``Dense(1, sigmoid)``: a completion in [0, 1].
+
+Training runs a custom loop: one ``tf.function`` runs a whole epoch (a graph
+``while`` loop over mini-batches), so the per-epoch Python overhead is one call.
+That matters for tiny data (the seed matrix trains 100 epochs in ~0.5 s) and lets the
+``expected_completion`` objective draw fresh negatives every epoch in numpy (in a
+background thread, overlapping the previous epoch).  Big runs compile that loop with
+XLA (about twice the CPU throughput, ~1.5 s compile); see ``XLA_MIN_SAMPLES``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from recommender.ml.config import TrainConfig
+from recommender.ml.data import InteractionMatrix
+from recommender.ml.score import score_pairs
+
+EpochCallback = Callable[[int, int, dict], None]
+
+
+def _embedding(n: int, config: TrainConfig, name: str) -> keras.layers.Embedding:
+    reg = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    return keras.layers.Embedding(n, config.embedding_dim, embeddings_regularizer=reg, name=name)
+
+
+def _mlp_tower(x: Any, config: TrainConfig) -> Any:
+    for i, units in enumerate(config.hidden_units):
+        x = keras.layers.Dense(units, activation="relu", name=f"mlp_dense_{i}")(x)
+    return x
+
+
+def build_model(n_users: int, n_videos: int, config: TrainConfig) -> keras.Model:
+    """Build and compile the model for ``n_users`` x ``n_videos``.
+
+    ``objective="completion"``: Adam, MSE, metric MAE (the reference program).
+    ``objective="expected_completion"``: Adam, binary cross-entropy, metric MAE.
+    """
+    config.validate()
+    if n_users < 1 or n_videos < 1:
+        raise ValueError(f"need at least one user and one video, got {n_users}x{n_videos}")
+    # int32 inputs: float32 (Keras' default) cannot index more than 2**24 rows exactly.
+    user = keras.Input(shape=(1,), dtype="int32", name="user")
+    video = keras.Input(shape=(1,), dtype="int32", name="video")
+    if config.architecture == "mlp":
+        u = _embedding(n_users, config, "user_embedding")(user)
+        v = _embedding(n_videos, config, "video_embedding")(video)
+        x = keras.layers.Concatenate(name="concat")([u, v])
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = _mlp_tower(x, config)
+    else:
+        gu = _embedding(n_users, config, "gmf_user_embedding")(user)
+        gv = _embedding(n_videos, config, "gmf_video_embedding")(video)
+        g = keras.layers.Multiply(name="gmf_product")([gu, gv])
+        g = keras.layers.Flatten(name="gmf_flatten")(g)
+        mu = _embedding(n_users, config, "mlp_user_embedding")(user)
+        mv = _embedding(n_videos, config, "mlp_video_embedding")(video)
+        m = keras.layers.Concatenate(name="mlp_concat")([mu, mv])
+        m = keras.layers.Flatten(name="mlp_flatten")(m)
+        m = _mlp_tower(m, config)
+        x = keras.layers.Concatenate(name="neumf_concat")([g, m])
+    out = keras.layers.Dense(1, activation="sigmoid", name="output")(x)
+    model = keras.Model([user, video], out, name=f"ncf_{config.architecture}")
+    loss = "mse" if config.objective == "completion" else "binary_crossentropy"
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=loss,
+        metrics=["mae"],
+    )
+    return model
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_model`.
+
+    ``history``: one dict per epoch run: ``epoch`` (1-based), ``loss`` (training
+    objective incl. L2, mean over the epoch), ``mae`` (training mean absolute error
+    against the labels, sampled negatives included), ``val_loss`` (objective on the
+    validation set -- without L2 -- or ``None``), ``val_rmse`` / ``val_mae``
+    (completion error on the held-out *observed* pairs, or ``None``), ``samples``
+    (training samples this epoch) and ``seconds`` (wall time of the epoch).
+    ``holdout``: ``{"rmse", "mae", "n"}`` of the returned (best) weights on the
+    held-out observed pairs; empty when there was no validation split.  For
+    ``expected_completion`` these errors are inflated by design (the model predicts
+    completion *if recommended*, lower than the completion of a watched video); rank
+    with :mod:`recommender.ml.evaluate` instead.
+    ``samples_per_s``: training samples / seconds spent in training steps.
+    """
+
+    model: keras.Model
+    history: list[dict] = field(default_factory=list)
+    epochs_run: int = 0
+    best_epoch: int = 0
+    train_samples: int = 0
+    samples_per_s: float = 0.0
+    seconds: float = 0.0
+    holdout: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+class _NegativeSampler:
+    """Uniform sampling of *unwatched* videos for given users, exact and vectorised.
+
+    For a user whose sorted watched list is ``w_0 < w_1 < ...``, the ``r``-th unwatched
+    video is ``r + k`` where ``k = #{i : w_i - i <= r}``; ``w_i - i`` is non-decreasing
+    within a row, so offsetting rows by ``user * n_videos`` makes one global sorted
+    array and ``k`` is a single ``searchsorted`` -- no rejection loop.
+    """
+
+    def __init__(self, data: InteractionMatrix) -> None:
+        m = data.matrix
+        self.n_videos = data.n_videos
+        self.indptr = m.indptr.astype(np.int64)
+        counts = np.diff(self.indptr)
+        rows = np.repeat(np.arange(data.n_users, dtype=np.int64), counts)
+        rank_in_row = np.arange(m.nnz, dtype=np.int64) - self.indptr[rows]
+        self.keys = rows * self.n_videos + (m.indices.astype(np.int64) - rank_in_row)
+        self.unwatched = self.n_videos - counts
+
+    def sample(self, users: np.ndarray, per_user: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``per_user`` negatives for every entry of ``users``; users who watched the
+        whole catalogue get none."""
+        users = np.repeat(users.astype(np.int64), per_user)
+        free = self.unwatched[users]
+        users = users[free > 0]
+        free = free[free > 0]
+        r = (rng.random(len(users)) * free).astype(np.int64)
+        np.minimum(r, free - 1, out=r)  # guard the float edge case random() * n == n
+        k = np.searchsorted(self.keys, users * self.n_videos + r, side="right")
+        k -= self.indptr[users]
+        return users.astype(np.int32), (r + k).astype(np.int32)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def _split(n: int, config: TrainConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of training / validation observed pairs (seeded random split)."""
+    if n < config.min_validation_samples or config.validation_fraction <= 0:
+        return np.arange(n), np.arange(0)
+    n_val = min(n - 1, max(1, round(n * config.validation_fraction)))
+    perm = rng.permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+# Auto-enable XLA when the run is big enough to repay its ~1.5-2 s compile: it trains
+# the default model ~2x faster on CPU, but would dominate tiny runs (seed matrix).
+XLA_MIN_SAMPLES = 2_000_000
+
+
+def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool) -> Any:
+    """A ``tf.function`` training one epoch: a graph loop over the mini-batches of
+    ``(steps, batch_size)`` arrays.  Padding entries have weight 0; a batch's loss is
+    the weighted mean, as in Keras.  Returns (mean loss, mean absolute error)."""
+    optimizer = model.optimizer
+    variables = model.trainable_variables
+    optimizer.build(variables)  # create the slot variables outside the graph
+    bce = config.objective == "expected_completion"
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def run_epoch(users: Any, videos: Any, labels: Any, weights: Any) -> Any:
+        total_loss = tf.constant(0.0, tf.float32)
+        total_abs = tf.constant(0.0, tf.float32)
+        for step in tf.range(tf.shape(users)[0]):
+            u = users[step][:, None]
+            v = videos[step][:, None]
+            y = labels[step][:, None]
+            w = weights[step]
+            count = tf.reduce_sum(w)
+            with tf.GradientTape() as tape:
+                pred = model([u, v], training=True)
+                if bce:
+                    per_sample = keras.losses.binary_crossentropy(y, pred)
+                else:
+                    per_sample = tf.square(y - pred)[:, 0]
+                loss = tf.reduce_sum(per_sample * w) / count
+                if model.losses:  # L2 on the embeddings
+                    loss += tf.add_n(model.losses)
+            grads = tape.gradient(loss, variables)
+            optimizer.apply(grads, variables)
+            total_loss += loss * count
+            total_abs += tf.reduce_sum(tf.abs(y - pred)[:, 0] * w)
+        n = tf.reduce_sum(weights)
+        return total_loss / n, total_abs / n
+
+    return run_epoch
+
+
+def _val_loss(pred: np.ndarray, labels: np.ndarray, bce: bool) -> float:
+    p = pred.astype(np.float64)
+    y = labels.astype(np.float64)
+    if bce:
+        eps = 1e-7  # Keras' clipping epsilon
+        p = np.clip(p, eps, 1 - eps)
+        return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+    return float(np.mean((p - y) ** 2))
+
+
+class _EpochData:
+    """Builds each epoch's shuffled, padded ``(steps, batch_size)`` arrays: the
+    observed training pairs plus, for ``expected_completion``, freshly sampled
+    negatives.  All randomness comes from one seeded generator used in epoch order."""
+
+    def __init__(
+        self,
+        users: np.ndarray,
+        videos: np.ndarray,
+        labels: np.ndarray,
+        sampler: _NegativeSampler | None,
+        config: TrainConfig,
+        rng: np.random.Generator,
+    ) -> None:
+        self.users, self.videos, self.labels = users, videos, labels
+        self.sampler, self.config, self.rng = sampler, config, rng
+
+    def next(self) -> tuple[np.ndarray, ...]:
+        u, v, y = self.users, self.videos, self.labels
+        if self.sampler is not None:
+            nu, nv = self.sampler.sample(u, self.config.negatives, self.rng)
+            u = np.concatenate([u, nu])
+            v = np.concatenate([v, nv])
+            y = np.concatenate([y, np.zeros(len(nu), np.float32)])
+        n = len(u)
+        bs = self.config.batch_size
+        steps = -(-n // bs)
+        perm = self.rng.permutation(n)
+        out = []
+        for arr, dtype in ((u, np.int32), (v, np.int32), (y, np.float32)):
+            padded = np.zeros(steps * bs, dtype=dtype)
+            padded[:n] = arr[perm]
+            out.append(padded.reshape(steps, bs))
+        weights = np.zeros(steps * bs, dtype=np.float32)
+        weights[:n] = 1.0
+        out.append(weights.reshape(steps, bs))
+        return tuple(out)
+
+
+def train_model(
+    data: InteractionMatrix,
+    config: TrainConfig,
+    *,
+    on_epoch_end: EpochCallback | None = None,
+    jit_compile: bool | None = None,
+) -> TrainResult:
+    """Train a fresh model on ``data``.
+
+    Seeded: the same data and config give identical weights.  With at least
+    ``config.min_validation_samples`` observed pairs, a random
+    ``validation_fraction`` of them is held out; training stops early when
+    ``val_loss`` has not improved for ``patience`` epochs and the best epoch's
+    weights are restored.  For ``expected_completion`` the validation set also gets
+    ``negatives`` unwatched pairs per held-out pair, drawn once so ``val_loss`` is
+    comparable between epochs; training negatives are drawn afresh every epoch
+    from videos the user never watched (held-out pairs count as watched, so a
+    held-out positive is never taught as a 0).
+
+    ``on_epoch_end(epoch, total_epochs, logs)`` is called after every epoch with the
+    1-based epoch number and that epoch's history dict.
+
+    ``jit_compile``: compile the epoch loop with XLA; ``None`` (default) does so when
+    ``epochs x samples per epoch >= XLA_MIN_SAMPLES``.  Either way the result is
+    deterministic, but XLA and non-XLA runs differ by float rounding.
+    """
+    config.validate()
+    t_start = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+
+    users, videos, completion = data.triples()
+    train_idx, val_idx = _split(len(users), config, rng)
+    tr_u, tr_v, tr_y = users[train_idx], videos[train_idx], completion[train_idx]
+    va_u, va_v, va_y = users[val_idx], videos[val_idx], completion[val_idx]
+    has_val = len(val_idx) > 0
+
+    bce = config.objective == "expected_completion"
+    sampler = _NegativeSampler(data) if bce and config.negatives > 0 else None
+    if has_val:
+        vl_u, vl_v, vl_y = va_u, va_v, va_y
+        if sampler is not None:
+            nu, nv = sampler.sample(va_u, config.negatives, rng)
+            vl_u = np.concatenate([va_u, nu])
+            vl_v = np.concatenate([va_v, nv])
+            vl_y = np.concatenate([va_y, np.zeros(len(nu), np.float32)])
+
+    epoch_data = _EpochData(tr_u, tr_v, tr_y, sampler, config, rng)
+    if jit_compile is None:
+        per_epoch = len(tr_u) * (1 + (config.negatives if sampler is not None else 0))
+        jit_compile = per_epoch * config.epochs >= XLA_MIN_SAMPLES
+
+    model = build_model(data.n_users, data.n_videos, config)
+    run_epoch = _make_epoch_fn(model, config, jit_compile)
+
+    history: list[dict] = []
+    best_loss = math.inf
+    best_epoch = 0
+    best_weights: list[np.ndarray] | None = None
+    wait = 0
+    samples = 0
+    train_seconds = 0.0
+    # Prepare epoch e+1 in a thread while TensorFlow (which releases the GIL) trains
+    # epoch e.  One worker and in-order submission keep the random stream identical.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(epoch_data.next)
+        for epoch in range(1, config.epochs + 1):
+            t0 = time.perf_counter()
+            arrays = upcoming.result()
+            if epoch < config.epochs:
+                upcoming = pool.submit(epoch_data.next)
+            loss, abs_err = run_epoch(*arrays)
+            loss, abs_err = float(loss), float(abs_err)
+            train_seconds += time.perf_counter() - t0
+            n_samples = int(arrays[3].sum())
+            samples += n_samples
+            logs: dict[str, Any] = {
+                "epoch": epoch,
+                "loss": loss,
+                "mae": abs_err,
+                "val_loss": None,
+                "val_rmse": None,
+                "val_mae": None,
+            }
+            if has_val:
+                pred = score_pairs(model, vl_u, vl_v)
+                logs["val_loss"] = _val_loss(pred, vl_y, bce)
+                err = pred[: len(va_y)].astype(np.float64) - va_y
+                logs["val_rmse"] = float(np.sqrt(np.mean(err**2)))
+                logs["val_mae"] = float(np.mean(np.abs(err)))
+            logs["samples"] = n_samples
+            logs["seconds"] = time.perf_counter() - t0
+            history.append(logs)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, config.epochs, logs)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"training diverged at epoch {epoch} (loss={loss}); lower learning_rate")
+            if not has_val:
+                best_epoch = epoch
+                continue
+            if logs["val_loss"] < best_loss:
+                best_loss, best_epoch, wait = logs["val_loss"], epoch, 0
+                best_weights = model.get_weights()
+            else:
+                wait += 1
+                if wait >= config.patience:  # keras.callbacks.EarlyStopping's rule
+                    break
+        upcoming.cancel()
+
+    holdout: dict[str, Any] = {}
+    if has_val:
+        if best_weights is not None and best_epoch != len(history):
+            model.set_weights(best_weights)
+        pred = score_pairs(model, va_u, va_v).astype(np.float64)
+        holdout = {
+            "rmse": float(np.sqrt(np.mean((pred - va_y) ** 2))),
+            "mae": float(np.mean(np.abs(pred - va_y))),
+            "n": len(va_y),
+        }
+    return TrainResult(
+        model=model,
+        history=history,
+        epochs_run=len(history),
+        best_epoch=best_epoch,
+        train_samples=samples,
+        samples_per_s=samples / train_seconds if train_seconds > 0 else 0.0,
+        seconds=time.perf_counter() - t_start,
+        holdout=holdout,
+    )

@@ -1,0 +1,125 @@
+"""Trained model versions and the recommendations each one published."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class ModelVersion(models.Model):
+    """One retrain: its configuration, progress, figures, artifact and outcome.
+
+    At most one version is ``active`` (a partial unique constraint enforces it); readers only ever
+    see the recommendations of the active version.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        ACTIVE = "active", _("active")
+        RETIRED = "retired", _("retired")
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        READING = "reading", _("reading events")
+        PIVOTING = "pivoting", _("building the matrix")
+        TRAINING = "training", _("training")
+        SCORING = "scoring", _("scoring")
+        WRITING = "writing", _("writing recommendations")
+        PUBLISHING = "publishing", _("publishing")
+        DONE = "done", _("done")
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.QUEUED)
+    epoch = models.PositiveIntegerField(_("epoch"), default=0)
+    epochs_total = models.PositiveIntegerField(_("epochs planned"), default=0)
+    triggered_by = models.CharField(
+        _("triggered by"), max_length=32, blank=True, help_text=_("command, task, admin or api")
+    )
+
+    objective = models.CharField(_("objective"), max_length=32)
+    architecture = models.CharField(_("architecture"), max_length=16, default="mlp")
+    hyperparameters = models.JSONField(_("hyper-parameters"), default=dict, blank=True)
+
+    n_users = models.PositiveIntegerField(_("users"), default=0)
+    n_videos = models.PositiveIntegerField(_("videos"), default=0)
+    n_events = models.PositiveIntegerField(_("events"), default=0)
+    n_interactions = models.PositiveIntegerField(
+        _("interactions"), default=0, help_text=_("Distinct (user, video) pairs in the matrix.")
+    )
+    last_event_id = models.BigIntegerField(
+        _("last event id"), null=True, blank=True, help_text=_("Newest watch event included.")
+    )
+    n_recommendations = models.PositiveIntegerField(_("recommendations"), default=0)
+
+    history = models.JSONField(_("training history"), default=list, blank=True)
+    metrics = models.JSONField(_("holdout metrics"), default=dict, blank=True)
+    durations = models.JSONField(_("durations (s)"), default=dict, blank=True)
+
+    artifact_path = models.CharField(_("artifact path"), max_length=500, blank=True)
+    artifact_sha256 = models.CharField(_("artifact sha256"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+        verbose_name = _("model version")
+        verbose_name_plural = _("model versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="active"),
+                name="modelversion_single_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.pk} ({self.get_status_display()})"
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.history[-1].get("loss") if self.history else None
+
+
+class Recommendation(models.Model):
+    version = models.ForeignKey(
+        ModelVersion,
+        verbose_name=_("model version"),
+        on_delete=models.CASCADE,
+        related_name="recommendations",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="recommendations",
+    )
+    video = models.ForeignKey("videos.Video", verbose_name=_("video"), on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(_("predicted score"))
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    reason_video = models.ForeignKey(
+        "videos.Video",
+        verbose_name=_("because you watched"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["version", "user", "rank"]
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
+        constraints = [
+            models.UniqueConstraint(fields=["version", "user", "video"], name="recommendation_unique_pair"),
+        ]
+        indexes = [
+            models.Index(fields=["version", "user", "rank"], name="recommendation_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.video} ({self.score:.2f})"

@@ -1,0 +1,350 @@
+"""Retrain and publish: the only road from watch events to recommendations.
+
+``retrain`` reads events (``values_list``), pivots them into the user × video matrix, trains the
+NCF model, scores every unwatched video of every user in vectorised blocks, writes the new
+version's rows and then flips the active version in one short transaction. Readers therefore see
+either the previous list or the new one, never a mix. If anything fails, the previous active
+version stays served and the new version is marked failed with its error.
+
+TensorFlow is imported lazily inside the functions that need it, so the web process (which only
+reads the recommendations table) never loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+from recommender.ml.config import TrainConfig
+from recommender.ml.data import InteractionMatrix, pivot
+from recommender.models import ModelVersion, Recommendation
+from videos import selectors as video_selectors
+from videos.models import Video
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[ModelVersion], None]
+
+
+class RetrainError(Exception):
+    """A retrain could not produce a new active version; the message is one readable line."""
+
+    def __init__(self, message: str, version: ModelVersion | None = None):
+        super().__init__(message)
+        self.version = version
+
+
+class NoTrainingData(RetrainError):
+    pass
+
+
+def train_config_build(**overrides: Any) -> TrainConfig:
+    """The default training configuration with ``overrides`` applied (``None`` values ignored)."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    values.setdefault("objective", settings.RECOMMENDER_OBJECTIVE)
+    config = TrainConfig().replace(**values)
+    config.validate()
+    return config
+
+
+@dataclass
+class _Stopwatch:
+    durations: dict[str, float] = field(default_factory=dict)
+    _start: float = field(default_factory=time.perf_counter)
+    _mark: float = field(default_factory=time.perf_counter)
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.durations[stage] = round(now - self._mark, 4)
+        self._mark = now
+
+    def total(self) -> dict[str, float]:
+        self.durations["total"] = round(time.perf_counter() - self._start, 4)
+        return self.durations
+
+
+def _set_stage(version: ModelVersion, stage: str, on_progress: ProgressCallback | None, **fields) -> None:
+    version.stage = stage
+    for name, value in fields.items():
+        setattr(version, name, value)
+    ModelVersion.objects.filter(pk=version.pk).update(stage=stage, **fields)
+    if on_progress:
+        on_progress(version)
+
+
+def retrain(
+    *,
+    config: TrainConfig | None = None,
+    triggered_by: str = "command",
+    activate: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> ModelVersion:
+    """Train a new model version on every stored watch event and publish its recommendations.
+
+    Raises ``NoTrainingData`` (nothing is created) when no events exist and ``RetrainError`` when
+    training or publishing failed (the version is kept with status ``failed`` and its error).
+    """
+    config = config or train_config_build()
+    config.validate()
+    last_event_id = video_selectors.latest_event_id()
+    if last_event_id is None:
+        raise NoTrainingData(
+            "No watch events to learn from: record some watches first "
+            "(or run `manage.py seed_demo` / `manage.py import_matrix`)."
+        )
+
+    version = ModelVersion.objects.create(
+        status=ModelVersion.Status.RUNNING,
+        stage=ModelVersion.Stage.READING,
+        objective=config.objective,
+        architecture=config.architecture,
+        hyperparameters=config.to_dict(),
+        epochs_total=config.epochs,
+        triggered_by=triggered_by,
+        last_event_id=last_event_id,
+    )
+    clock = _Stopwatch()
+    try:
+        _run(version, config, last_event_id, clock, activate, on_progress)
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        logger.exception("Retrain of model version %s failed", version.pk)
+        Recommendation.objects.filter(version=version).delete()
+        version.status = ModelVersion.Status.FAILED
+        version.error = message + "\n\n" + traceback.format_exc()
+        version.finished_at = timezone.now()
+        version.durations = clock.total()
+        version.save(update_fields=["status", "error", "finished_at", "durations"])
+        raise RetrainError(f"Retrain failed (model version {version.pk}): {message}", version) from exc
+    return version
+
+
+def _run(
+    version: ModelVersion,
+    config: TrainConfig,
+    last_event_id: int,
+    clock: _Stopwatch,
+    activate: bool,
+    on_progress: ProgressCallback | None,
+) -> None:
+    # Heavy imports happen here, in the worker or command process only.
+    from recommender.ml.artifact import save_artifact
+    from recommender.ml.score import score_top_n
+    from recommender.ml.train import train_model
+
+    if on_progress:
+        on_progress(version)
+    users, videos, completions = video_selectors.event_columns(up_to_event_id=last_event_id)
+    clock.lap("read")
+
+    _set_stage(version, ModelVersion.Stage.PIVOTING, on_progress, n_events=len(users))
+    data = pivot(users, videos, completions, aggregate=settings.WATCH_AGGREGATE)
+    clock.lap("pivot")
+
+    _set_stage(
+        version,
+        ModelVersion.Stage.TRAINING,
+        on_progress,
+        n_users=data.n_users,
+        n_videos=data.n_videos,
+        n_interactions=data.n_interactions,
+    )
+    history: list[dict] = []
+
+    def epoch_done(epoch: int, total: int, logs: dict) -> None:
+        history.append({"epoch": epoch, **{k: _plain(v) for k, v in logs.items() if k != "epoch"}})
+        version.epoch, version.epochs_total, version.history = epoch, total, list(history)
+        ModelVersion.objects.filter(pk=version.pk).update(epoch=epoch, epochs_total=total, history=history)
+        if on_progress:
+            on_progress(version)
+
+    result = train_model(data, config, on_epoch_end=epoch_done)
+    clock.lap("train")
+
+    _set_stage(version, ModelVersion.Stage.SCORING, on_progress, history=result.history)
+    top = score_top_n(result.model, data, top_n=settings.RECOMMENDATIONS_TOP_N)
+    clock.lap("score")
+    n_pairs_scored = data.n_users * data.n_videos - data.n_interactions
+
+    directory = Path(settings.MODEL_DIR) / f"v{version.pk}"
+    artifact_path, sha256 = save_artifact(
+        directory,
+        model=result.model,
+        data=data,
+        config=config,
+        meta={"model_version": version.pk, "last_event_id": last_event_id},
+    )
+    clock.lap("save")
+
+    _set_stage(
+        version,
+        ModelVersion.Stage.WRITING,
+        on_progress,
+        artifact_path=str(artifact_path),
+        artifact_sha256=sha256,
+    )
+    n_rows = recommendations_write(version=version, data=data, top=top)
+    clock.lap("write")
+
+    metrics = {
+        **{f"holdout_{k}": _plain(v) for k, v in (result.holdout or {}).items()},
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "train_samples": result.train_samples,
+        "train_samples_per_s": round(result.samples_per_s, 1),
+        "pairs_scored": int(n_pairs_scored),
+        "pairs_scored_per_s": round(n_pairs_scored / max(clock.durations["score"], 1e-9), 1),
+    }
+    _set_stage(
+        version,
+        ModelVersion.Stage.PUBLISHING,
+        on_progress,
+        n_recommendations=n_rows,
+        metrics=metrics,
+    )
+    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.SUCCEEDED)
+    version.status = ModelVersion.Status.SUCCEEDED
+    if activate:
+        version_activate(version=version)
+    clock.lap("publish")
+    version.refresh_from_db()
+    version.stage = ModelVersion.Stage.DONE
+    version.finished_at = timezone.now()
+    version.durations = clock.total()
+    version.save(update_fields=["stage", "finished_at", "durations"])
+    if on_progress:
+        on_progress(version)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars → Python numbers so they can be stored as JSON."""
+    try:
+        return value.item()
+    except AttributeError:
+        return value
+
+
+def recommendations_write(*, version: ModelVersion, data: InteractionMatrix, top) -> int:
+    """Bulk-write a version's top-N rows (not yet visible: the version is not active)."""
+    import numpy as np
+
+    valid = top.video_index >= 0
+    rows_idx, cols_idx = np.nonzero(valid)
+    user_ids = data.user_ids[top.user_index[rows_idx]]
+    video_ids = data.video_ids[top.video_index[rows_idx, cols_idx]]
+    scores = top.score[rows_idx, cols_idx].astype(float)
+    ranks = cols_idx + 1
+    reason_idx = top.reason_index[rows_idx, cols_idx]
+    reason_ids = np.where(reason_idx >= 0, data.video_ids[np.maximum(reason_idx, 0)], -1)
+
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("the model produced non-finite scores")
+    records = zip(
+        user_ids.tolist(), video_ids.tolist(), scores.tolist(), ranks.tolist(), reason_ids.tolist(), strict=True
+    )
+    if connection.vendor == "postgresql":
+        table = Recommendation._meta.db_table
+        with connection.cursor() as cursor:
+            copy_sql = f"COPY {table} (version_id, user_id, video_id, score, rank, reason_video_id) FROM STDIN"
+            with cursor.cursor.copy(copy_sql) as copy:
+                for user_id, video_id, score, rank, reason in records:
+                    copy.write_row((version.pk, user_id, video_id, score, rank, reason if reason >= 0 else None))
+    else:
+        Recommendation.objects.bulk_create(
+            (
+                Recommendation(
+                    version_id=version.pk,
+                    user_id=user_id,
+                    video_id=video_id,
+                    score=score,
+                    rank=rank,
+                    reason_video_id=reason if reason >= 0 else None,
+                )
+                for user_id, video_id, score, rank, reason in records
+            ),
+            batch_size=2000,
+        )
+    return len(user_ids)
+
+
+ACTIVATABLE = (ModelVersion.Status.SUCCEEDED, ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE)
+
+
+def version_activate(*, version: ModelVersion) -> ModelVersion:
+    """Make ``version`` the one readers see, in one short transaction (the previous one retires)."""
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.status not in ACTIVATABLE:
+            raise RetrainError(
+                f"Model version {version.pk} is {locked.status}; only a version that finished "
+                "training can be activated.",
+                version,
+            )
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
+            status=ModelVersion.Status.RETIRED
+        )
+        now = timezone.now()
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=now)
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = now
+    return version
+
+
+def _user_names(user_ids) -> dict[int, str]:
+    User = get_user_model()
+    return dict(User.objects.filter(pk__in=list(user_ids)).values_list("pk", User.USERNAME_FIELD))
+
+
+def _video_titles(video_ids) -> dict[int, str]:
+    return dict(Video.objects.filter(pk__in=list(video_ids)).values_list("pk", "title"))
+
+
+@dataclass(frozen=True)
+class PredictedMatrix:
+    users: list[str]
+    videos: list[str]
+    values: Any  # numpy array (n_users, n_videos), predicted completion on [0, 1]
+    observed: Any  # numpy bool array: True where the user watched the video
+    version: ModelVersion
+
+
+def predicted_matrix(*, max_cells: int | None = None) -> PredictedMatrix:
+    """Every user × video prediction of the active model (for small catalogs / inspection)."""
+    import numpy as np
+
+    from recommender.ml.artifact import load_artifact
+    from recommender.ml.score import score_users
+    from recommender.selectors import active_version
+
+    version = active_version()
+    if version is None:
+        raise RetrainError("There is no active model yet: run `manage.py retrain` first.")
+    artifact = load_artifact(version.artifact_path)
+    data = artifact.data
+    cells = data.n_users * data.n_videos
+    limit = settings.PREDICT_MATRIX_MAX_CELLS if max_cells is None else max_cells
+    if cells > limit:
+        raise RetrainError(
+            f"The matrix has {data.n_users} × {data.n_videos} = {cells:,} cells, more than the limit of "
+            f"{limit:,} (setting PREDICT_MATRIX_MAX_CELLS); use the recommendations instead."
+        )
+    values = score_users(artifact.model, np.arange(data.n_users), n_videos=data.n_videos)
+    observed = data.watched_mask(np.arange(data.n_users))
+    names, titles = _user_names(data.user_ids.tolist()), _video_titles(data.video_ids.tolist())
+    return PredictedMatrix(
+        users=[names.get(int(u), f"user {u}") for u in data.user_ids],
+        videos=[titles.get(int(v), f"video {v}") for v in data.video_ids],
+        values=values,
+        observed=observed,
+        version=version,
+    )
