@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: install run demo test lint format bench clean
+.PHONY: install run demo services test lint format bench clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: demo
 	@echo "  Admin: create one with '$(MANAGE) createsuperuser', then http://$(HOST):$(PORT)/admin/"
 	@echo ""
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+## web + Celery worker + beat against REDIS_URL (default local Redis) and DATABASE_URL, no Docker.
+services: install
+	scripts/services.sh
 
 ## The whole test suite (uses DATABASE_URL / REDIS_URL when set, SQLite and eager Celery otherwise).
 test: install

@@ -1,6 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
+from recommender.exceptions import RetrainError
 from recommender.models import ModelVersion, Recommendation
 
 
@@ -22,9 +27,34 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "objective", "architecture"]
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    change_list_template = "admin/recommender/modelversion/change_list.html"
 
     def has_add_permission(self, request):
         return False  # versions are made by retraining, never by hand
+
+    def get_urls(self):
+        urls = [
+            path(
+                "retrain-now/",
+                self.admin_site.admin_view(require_POST(self.retrain_now_view)),
+                name="recommender_modelversion_retrain_now",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def retrain_now_view(self, request):
+        """Queue a retrain (staff only); the list then shows its progress."""
+        if not request.user.is_staff:
+            raise PermissionDenied
+        from recommender.services import retrain_enqueue
+
+        try:
+            task_id = retrain_enqueue(triggered_by="admin", force=True)
+        except RetrainError as exc:
+            self.message_user(request, str(exc).splitlines()[0], level=messages.WARNING)
+        else:
+            self.message_user(request, _("Retrain queued (task %(id)s).") % {"id": task_id}, level=messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:recommender_modelversion_changelist"))
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -18,15 +18,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 
+from recommender.exceptions import AlreadyRunning
+
 # An arbitrary constant identifying "the retrain" among advisory locks (fits in a signed bigint).
 RETRAIN_LOCK_KEY = 0x5245_5452_4149_4E  # "RETRAIN"
-
-
-class AlreadyRunning(Exception):
-    """Another retrain holds the lock."""
-
-    def __init__(self, message: str = "A retrain is already running; try again when it has finished."):
-        super().__init__(message)
 
 
 @contextlib.contextmanager

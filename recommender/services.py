@@ -12,6 +12,7 @@ reads the recommendations table) never loads it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import traceback
@@ -25,6 +26,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from recommender.exceptions import AlreadyRunning, NoTrainingData, RetrainError
+from recommender.locks import retrain_lock, retrain_lock_is_held
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix, pivot
 from recommender.models import ModelVersion, Recommendation
@@ -34,18 +37,6 @@ from videos.models import Video
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[ModelVersion], None]
-
-
-class RetrainError(Exception):
-    """A retrain could not produce a new active version; the message is one readable line."""
-
-    def __init__(self, message: str, version: ModelVersion | None = None):
-        super().__init__(message)
-        self.version = version
-
-
-class NoTrainingData(RetrainError):
-    pass
 
 
 def train_config_build(**overrides: Any) -> TrainConfig:
@@ -91,11 +82,104 @@ def retrain(
 ) -> ModelVersion:
     """Train a new model version on every stored watch event and publish its recommendations.
 
-    Raises ``NoTrainingData`` (nothing is created) when no events exist and ``RetrainError`` when
-    training or publishing failed (the version is kept with status ``failed`` and its error).
+    Only one retrain runs at a time, whoever starts it: a second caller gets ``AlreadyRunning`` at
+    once. Raises ``NoTrainingData`` (nothing is created) when no events exist and ``RetrainError``
+    when training or publishing failed (the version is kept with status ``failed`` and its error).
     """
     config = config or train_config_build()
     config.validate()
+    with retrain_lock():
+        versions_interrupted_fail()
+        return _retrain_locked(config, triggered_by, activate, on_progress)
+
+
+def retrain_if_stale(
+    *,
+    force: bool = False,
+    config: TrainConfig | None = None,
+    triggered_by: str = "task",
+    on_progress: ProgressCallback | None = None,
+) -> ModelVersion | None:
+    """Retrain unless no event arrived since the active version was trained (``force`` overrides).
+
+    Returns the new version, or ``None`` when the retrain was skipped (the reason is logged).
+    """
+    if not force:
+        active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+        latest = video_selectors.latest_event_id()
+        if active is not None and latest is not None and (active.last_event_id or 0) >= latest:
+            logger.info(
+                "Retrain skipped: no watch event since model version %s (last event id %s).",
+                active.pk,
+                active.last_event_id,
+            )
+            return None
+    return retrain(config=config, triggered_by=triggered_by, on_progress=on_progress)
+
+
+def retrain_enqueue(*, triggered_by: str, force: bool = True, **config_overrides: Any) -> str:
+    """Queue a retrain on the ``training`` queue and return the Celery task id.
+
+    Refuses with ``AlreadyRunning`` when a retrain holds the lock right now. Without a broker
+    (``REDIS_URL`` unset) Celery runs the task eagerly, in this process.
+    """
+    from recommender.tasks import retrain_task
+
+    if retrain_lock_is_held():
+        raise AlreadyRunning()
+    overrides = {k: v for k, v in config_overrides.items() if v is not None}
+    if overrides:
+        train_config_build(**overrides)  # validate now: a bad value is the caller's error, not the worker's
+    result = retrain_task.apply_async(kwargs={"force": force, "triggered_by": triggered_by, "config": overrides})
+    return result.id
+
+
+def retrain_nudge(*, event_id: int) -> bool:
+    """Queue an early retrain every ``RETRAIN_AFTER_NEW_EVENTS`` events (called after each new event).
+
+    Needs a broker: without one (eager Celery) a retrain would run inside the web request, so the
+    schedule alone retrains. Broker errors are logged, never raised: recording a watch must succeed
+    even when Redis is down. Returns True when a task was queued.
+    """
+    every = settings.RETRAIN_AFTER_NEW_EVENTS
+    if every <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
+        return False
+    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("last_event_id", flat=True)
+    since = event_id - (active.first() or 0)
+    if since <= 0 or since % every:
+        return False
+    from recommender.tasks import retrain_task
+
+    try:
+        retrain_task.apply_async(kwargs={"triggered_by": "events"}, retry=False)
+    except Exception:
+        logger.warning("Could not queue a retrain after event %s (is the broker down?)", event_id, exc_info=True)
+        return False
+    return True
+
+
+def versions_interrupted_fail() -> int:
+    """Mark versions left ``running`` by a process that died as failed (call with the lock held).
+
+    Holding the retrain lock proves that no other retrain is running, so any ``running`` version
+    belongs to a process that was killed; its partial rows are removed.
+    """
+    stale = list(ModelVersion.objects.filter(status=ModelVersion.Status.RUNNING).values_list("pk", flat=True))
+    if not stale:
+        return 0
+    Recommendation.objects.filter(version_id__in=stale).delete()
+    n = ModelVersion.objects.filter(pk__in=stale, status=ModelVersion.Status.RUNNING).update(
+        status=ModelVersion.Status.FAILED,
+        error="Interrupted: the process running this retrain stopped before it finished.",
+        finished_at=timezone.now(),
+    )
+    logger.warning("Marked %d interrupted model version(s) as failed: %s", n, stale)
+    return n
+
+
+def _retrain_locked(
+    config: TrainConfig, triggered_by: str, activate: bool, on_progress: ProgressCallback | None
+) -> ModelVersion:
     last_event_id = video_selectors.latest_event_id()
     if last_event_id is None:
         raise NoTrainingData(
@@ -116,15 +200,20 @@ def retrain(
     clock = _Stopwatch()
     try:
         _run(version, config, last_event_id, clock, activate, on_progress)
-    except Exception as exc:
+    except BaseException as exc:
+        # BaseException: a Celery soft time limit or a Ctrl-C must not leave the version "running".
         message = f"{type(exc).__name__}: {exc}"
         logger.exception("Retrain of model version %s failed", version.pk)
         Recommendation.objects.filter(version=version).delete()
-        version.status = ModelVersion.Status.FAILED
-        version.error = message + "\n\n" + traceback.format_exc()
-        version.finished_at = timezone.now()
-        version.durations = clock.total()
-        version.save(update_fields=["status", "error", "finished_at", "durations"])
+        ModelVersion.objects.filter(pk=version.pk).exclude(status=ModelVersion.Status.ACTIVE).update(
+            status=ModelVersion.Status.FAILED,
+            error=message + "\n\n" + traceback.format_exc(),
+            finished_at=timezone.now(),
+            durations=clock.total(),
+        )
+        version.refresh_from_db()
+        if not isinstance(exc, Exception):
+            raise
         raise RetrainError(f"Retrain failed (model version {version.pk}): {message}", version) from exc
     return version
 
@@ -139,7 +228,6 @@ def _run(
 ) -> None:
     # Heavy imports happen here, in the worker or command process only.
     from recommender.ml.artifact import save_artifact
-    from recommender.ml.score import score_top_n
     from recommender.ml.train import train_model
 
     if on_progress:
@@ -171,11 +259,7 @@ def _run(
     result = train_model(data, config, on_epoch_end=epoch_done)
     clock.lap("train")
 
-    _set_stage(version, ModelVersion.Stage.SCORING, on_progress, history=result.history)
-    top = score_top_n(result.model, data, top_n=settings.RECOMMENDATIONS_TOP_N)
-    clock.lap("score")
-    n_pairs_scored = data.n_users * data.n_videos - data.n_interactions
-
+    # The artifact is saved before scoring: scoring shards on other workers load it from MODEL_DIR.
     directory = Path(settings.MODEL_DIR) / f"v{version.pk}"
     artifact_path, sha256 = save_artifact(
         directory,
@@ -188,13 +272,24 @@ def _run(
 
     _set_stage(
         version,
-        ModelVersion.Stage.WRITING,
+        ModelVersion.Stage.SCORING,
         on_progress,
+        history=result.history,
         artifact_path=str(artifact_path),
         artifact_sha256=sha256,
     )
-    n_rows = recommendations_write(version=version, data=data, top=top)
+    shards = user_shards(data.n_users, settings.SCORING_SHARDS)
+    if len(shards) > 1 and not _shard_workers_available():
+        logger.warning("No other worker consumes the scoring queue: scoring version %s in one piece.", version.pk)
+        shards = [(0, data.n_users)]
+    if len(shards) == 1:
+        n_rows, score_s = _score_and_write(version, result.model, data, 0, data.n_users)
+    else:
+        n_rows, score_s = _score_and_write_sharded(version, shards)
+    clock.durations["score"] = round(score_s, 4)
     clock.lap("write")
+    clock.durations["write"] = round(max(clock.durations["write"] - score_s, 0.0), 4)
+    n_pairs_scored = data.n_users * data.n_videos - data.n_interactions
 
     metrics = {
         **{f"holdout_{k}": _plain(v) for k, v in (result.holdout or {}).items()},
@@ -203,7 +298,8 @@ def _run(
         "train_samples": result.train_samples,
         "train_samples_per_s": round(result.samples_per_s, 1),
         "pairs_scored": int(n_pairs_scored),
-        "pairs_scored_per_s": round(n_pairs_scored / max(clock.durations["score"], 1e-9), 1),
+        "pairs_scored_per_s": round(n_pairs_scored / max(score_s, 1e-9), 1),
+        "scoring_shards": len(shards),
     }
     _set_stage(
         version,
@@ -224,6 +320,82 @@ def _run(
     version.save(update_fields=["stage", "finished_at", "durations"])
     if on_progress:
         on_progress(version)
+
+
+def user_shards(n_users: int, n_shards: int) -> list[tuple[int, int]]:
+    """Split user indices 0..n_users into at most ``n_shards`` contiguous, non-empty ranges."""
+    n_shards = max(1, min(int(n_shards), n_users))
+    bounds = [round(i * n_users / n_shards) for i in range(n_shards + 1)]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _score_and_write(version: ModelVersion, model, data: InteractionMatrix, start: int, stop: int) -> tuple[int, float]:
+    import numpy as np
+
+    from recommender.ml.score import score_top_n
+
+    started = time.perf_counter()
+    top = score_top_n(
+        model, data, top_n=settings.RECOMMENDATIONS_TOP_N, user_indices=np.arange(start, stop, dtype=np.int64)
+    )
+    score_s = time.perf_counter() - started
+    return recommendations_write(version=version, data=data, top=top), score_s
+
+
+def recommendations_shard_write(*, version_id: int, start: int, stop: int) -> dict[str, float | int]:
+    """Score users ``start``..``stop`` of a version from its saved artifact and write their rows.
+
+    Runs on any worker that can read MODEL_DIR. Safe to retry: the shard's earlier rows are
+    replaced.
+    """
+    from recommender.ml.artifact import load_artifact
+
+    version = ModelVersion.objects.get(pk=version_id)
+    if version.status != ModelVersion.Status.RUNNING:
+        raise RetrainError(f"Model version {version_id} is {version.status}, not running; shard not scored.")
+    artifact = load_artifact(version.artifact_path)
+    data = artifact.data
+    user_ids = data.user_ids[start:stop].tolist()
+    Recommendation.objects.filter(version_id=version_id, user_id__in=user_ids).delete()
+    n_rows, score_s = _score_and_write(version, artifact.model, data, start, stop)
+    return {"rows": n_rows, "score_seconds": score_s}
+
+
+def _shard_workers_available() -> bool:
+    """True when shard tasks can run: eager Celery, or another live worker consumes their queue.
+
+    The retrain task waits for its shards, so the worker running it cannot also run them; without
+    a second worker the wait would never end.
+    """
+    from celery import current_task
+
+    from recsite.celery import app
+
+    if app.conf.task_always_eager:
+        return True
+    me = getattr(getattr(current_task, "request", None), "hostname", None)
+    try:
+        queues = app.control.inspect(timeout=1.0).active_queues() or {}
+    except Exception:
+        logger.warning("Could not ask the workers which queues they consume", exc_info=True)
+        return False
+    wanted = settings.CELERY_TASK_DEFAULT_QUEUE
+    return any(name != me and any(q.get("name") == wanted for q in qs) for name, qs in queues.items())
+
+
+def _score_and_write_sharded(version: ModelVersion, shards: list[tuple[int, int]]) -> tuple[int, float]:
+    """Run one Celery task per user range, wait for all; any failed shard fails the version."""
+    from celery import group
+
+    from recommender.tasks import score_shard_task
+
+    job = group(score_shard_task.s(version.pk, start, stop) for start, stop in shards)
+    results = job.apply_async()
+    try:
+        outcomes = results.get(timeout=settings.RETRAIN_SOFT_TIME_LIMIT, disable_sync_subtasks=False, propagate=True)
+    finally:
+        results.forget()
+    return sum(int(o["rows"]) for o in outcomes), sum(float(o["score_seconds"]) for o in outcomes)
 
 
 def _plain(value: Any) -> Any:

@@ -27,3 +27,20 @@ def make_user(db):
         return get_user_model().objects.create_user(username=username, password=password, **extra)
 
     return make
+
+
+@pytest.fixture
+def eager_celery():
+    """Run Celery tasks in-process for this test, even when a broker is configured."""
+    from recsite.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
+def _no_event_triggered_retrains(settings):
+    """Tests opt in to event-triggered retrains; otherwise no task leaves for the shared broker."""
+    settings.RETRAIN_AFTER_NEW_EVENTS = 0

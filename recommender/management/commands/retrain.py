@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recommender.ml.config import ARCHITECTURES, OBJECTIVES
 from recommender.models import ModelVersion
-from recommender.services import RetrainError, retrain, train_config_build
+from recommender.services import RetrainError, retrain, retrain_enqueue, train_config_build
 
 
 def _positive_int(text: str) -> int:
@@ -39,19 +39,31 @@ class Command(BaseCommand):
         parser.add_argument("--embedding-dim", type=_positive_int, help="Size of the user and video embeddings.")
         parser.add_argument("--seed", type=int, help="Random seed (same data + seed = same model).")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the per-epoch progress bar.")
+        parser.add_argument(
+            "--async",
+            dest="queue",
+            action="store_true",
+            help="Queue the retrain for a Celery worker and print the task id instead of training here.",
+        )
 
     def handle(self, *args, **options):
+        overrides = {
+            name: options[name]
+            for name in ("objective", "architecture", "epochs", "batch_size", "embedding_dim", "seed")
+            if options[name] is not None
+        }
         try:
-            config = train_config_build(
-                objective=options["objective"],
-                architecture=options["architecture"],
-                epochs=options["epochs"],
-                batch_size=options["batch_size"],
-                embedding_dim=options["embedding_dim"],
-                seed=options["seed"],
-            )
+            config = train_config_build(**overrides)
         except ValueError as exc:
             raise CommandError(f"Invalid training settings: {exc}") from None
+
+        if options["queue"]:
+            try:
+                task_id = retrain_enqueue(triggered_by="command", **overrides)
+            except RetrainError as exc:
+                raise CommandError(str(exc).splitlines()[0]) from None
+            self.stdout.write(self.style.SUCCESS(f"Retrain queued: task {task_id}"))
+            return
 
         progress = _Progress(self.stderr, enabled=not options["no_progress"])
         try:
