@@ -1,65 +1,229 @@
+"""Catalog, video page, progress reports from the player, and the viewer's own history.
+
+Views stay thin: reads go through ``videos.selectors`` / ``recommender.selectors``, every write
+through ``videos.services``.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from recommender import selectors as recommender_selectors
 from videos import selectors
 from videos.forms import WatchForm
 from videos.models import Category, Video, WatchEvent
-from videos.services import watch_event_record
+from videos.services import parse_completion, watch_event_delete, watch_event_record
 
 PAGE_SIZE = 24
+HISTORY_PAGE_SIZE = 30
+SHELF_SIZE = 8
+
+
+def _attach_progress(request, videos) -> None:
+    """Give every video a ``completion`` attribute: the viewer's furthest progress, or None."""
+    videos = [v for v in videos if v is not None]
+    progress = selectors.user_completions(user=request.user, video_ids={v.pk for v in videos})
+    for video in videos:
+        video.completion = progress.get(video.pk)
+
+
+def home(request):
+    """Sections: recommended for you, continue watching, popular, new, then one shelf per category."""
+    if request.GET.get("q", "").strip():
+        # An old bookmark or a form without JavaScript: searching lives on the catalog page.
+        return redirect(f"{reverse('video-list')}?{request.GET.urlencode()}")
+    recommendations, continuing = [], []
+    if request.user.is_authenticated:
+        recommendations = list(
+            recommender_selectors.recommendations_for_user(user=request.user, limit=SHELF_SIZE, exclude_finished=True)
+        )
+        continuing = selectors.continue_watching(user=request.user, limit=SHELF_SIZE)
+    popular = list(selectors.popular_videos(limit=SHELF_SIZE))
+    new = list(selectors.new_videos(limit=SHELF_SIZE))
+    shelves = selectors.category_shelves(per_category=SHELF_SIZE)
+    _attach_progress(
+        request,
+        [r.video for r in recommendations] + popular + new + [v for _c, videos in shelves for v in videos],
+    )
+    return render(
+        request,
+        "videos/home.html",
+        {
+            "recommendations": recommendations,
+            "continuing": continuing,
+            "popular": popular,
+            "new": new,
+            "shelves": shelves,
+        },
+    )
 
 
 def video_list(request, category_slug: str = ""):
+    """The whole catalog or one category: search by title, sort, pagination."""
     category = get_object_or_404(Category, slug=category_slug) if category_slug else None
     query = request.GET.get("q", "").strip()[:100]
-    videos = selectors.video_list(search=query, category_slug=category_slug)
+    order = request.GET.get("sort", "new")
+    if order not in selectors.CATALOG_ORDERS:
+        order = "new"
+    videos = selectors.video_catalog(search=query, category_slug=category_slug, order=order)
     page = Paginator(videos, PAGE_SIZE).get_page(request.GET.get("page"))
+    _attach_progress(request, page.object_list)
+    kept = {key: value for key, value in (("q", query), ("sort", order if order != "new" else "")) if value}
     return render(
         request,
         "videos/video_list.html",
-        {"page": page, "query": query, "category": category, "categories": Category.objects.all()},
+        {
+            "page": page,
+            "pager_query": urlencode(kept) + "&" if kept else "",
+            "query": query,
+            "order": order,
+            "category": category,
+            "categories": selectors.categories_with_videos(),
+        },
     )
+
+
+def _detail_context(request, video: Video, form: WatchForm | None = None) -> dict:
+    completion = None
+    if request.user.is_authenticated:
+        completion = selectors.user_completion(user=request.user, video=video)
+    related = []
+    if video.category_id:
+        related = list(
+            selectors.video_list(category_slug=video.category.slug).exclude(pk=video.pk).order_by("-created_at")[:4]
+        )
+        _attach_progress(request, related)
+    initial = round((completion or 0) * 100) if completion and completion < 1 else 100
+    return {
+        "video": video,
+        "completion": completion,
+        "finished_threshold": settings.FINISHED_COMPLETION,
+        "form": form or WatchForm(initial={"percent": initial}),
+        "related": related,
+    }
 
 
 def video_detail(request, pk: int):
     video = get_object_or_404(Video.objects.select_related("category"), pk=pk)
-    completion = None
-    if request.user.is_authenticated:
-        completion = selectors.user_completion(user=request.user, video=video)
-    return render(
-        request,
-        "videos/video_detail.html",
-        {"video": video, "completion": completion, "form": WatchForm()},
-    )
+    return render(request, "videos/video_detail.html", _detail_context(request, video))
 
 
 @login_required
 @require_POST
 def video_watch(request, pk: int):
-    video = get_object_or_404(Video, pk=pk)
+    """The accessible "I watched N %" control (also the fallback for videos without media)."""
+    video = get_object_or_404(Video.objects.select_related("category"), pk=pk)
     form = WatchForm(request.POST)
+    if form.is_valid():
+        try:
+            watch_event_record(
+                user=request.user,
+                video=video,
+                completion=form.cleaned_data["percent"] / 100,
+                source=WatchEvent.Source.WEB,
+            )
+        except ValidationError as exc:
+            form.add_error("percent", exc)
     if not form.is_valid():
-        completion = selectors.user_completion(user=request.user, video=video)
-        return render(
-            request,
-            "videos/video_detail.html",
-            {"video": video, "completion": completion, "form": form},
-            status=400,
-        )
-    try:
-        watch_event_record(
-            user=request.user,
-            video=video,
-            completion=form.cleaned_data["percent"] / 100,
-            source=WatchEvent.Source.WEB,
-        )
-    except ValidationError as exc:
-        form.add_error("percent", exc)
-        return render(request, "videos/video_detail.html", {"video": video, "form": form}, status=400)
+        return render(request, "videos/video_detail.html", _detail_context(request, video, form), status=400)
     messages.success(request, _("Saved: you watched %(percent)d %%.") % {"percent": form.cleaned_data["percent"]})
     return redirect(video)
+
+
+def _json_errors(errors: dict[str, list[str]], status: int = 400) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=status)
+
+
+@require_POST
+def video_progress(request, pk: int):
+    """JSON endpoint of the page's player: ``{"completion": 0..1, "client_event_id": "optional"}``.
+
+    Session authentication and Django's CSRF check (``X-CSRFToken`` header). Any bad field gives
+    400 with ``{"errors": {field: [messages]}}`` and nothing is stored.
+    """
+    if not request.user.is_authenticated:
+        return _json_errors({"__all__": [_("Log in to record your progress.")]}, status=403)
+    try:
+        payload = json.loads(request.body or b"null")
+    except RequestDataTooBig:
+        return _json_errors({"__all__": [_("The request body is too large.")]})
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict):
+        return _json_errors({"__all__": [_("The request body must be a JSON object.")]})
+
+    errors: dict[str, list[str]] = {}
+    video = Video.objects.filter(pk=pk).first()
+    if video is None:
+        errors["video"] = [_("Unknown video.")]
+    completion = None
+    if "completion" not in payload:
+        errors["completion"] = [_("This field is required.")]
+    else:
+        try:
+            completion = parse_completion(payload["completion"])
+        except ValidationError as exc:
+            errors["completion"] = exc.messages
+    client_event_id = payload.get("client_event_id")
+    if client_event_id is not None and (not isinstance(client_event_id, str) or len(client_event_id) > 64):
+        errors["client_event_id"] = [_("Client event id must be text of at most 64 characters.")]
+    if errors:
+        return _json_errors(errors)
+
+    try:
+        event, created = watch_event_record(
+            user=request.user,
+            video=video,
+            completion=completion,
+            source=WatchEvent.Source.WEB,
+            client_event_id=client_event_id,
+        )
+    except ValidationError as exc:
+        return _json_errors({"__all__": exc.messages})
+    best = selectors.user_completion(user=request.user, video=video)
+    return JsonResponse(
+        {"event_id": event.pk, "completion": event.completion, "best_completion": best, "created": created},
+        status=201 if created else 200,
+    )
+
+
+@login_required
+def history(request):
+    """The viewer's own watch events, newest first, each with a remove button."""
+    page = Paginator(selectors.watch_history(user=request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "videos/history.html",
+        {"page": page, "summary": selectors.watch_summary(user=request.user)},
+    )
+
+
+@login_required
+@require_POST
+def history_remove(request, event_id: int):
+    try:
+        event = watch_event_delete(user=request.user, event_id=event_id)
+    except WatchEvent.DoesNotExist:
+        raise Http404(_("No such entry in your history.")) from None
+    messages.success(
+        request,
+        _("Removed “%(title)s” (%(percent)d %%) from your history.")
+        % {"title": event.video.title, "percent": round(event.completion * 100)},
+    )
+    url = reverse("history")
+    page = request.POST.get("page", "")
+    if page.isdigit() and int(page) > 1:
+        url += f"?page={int(page)}"
+    return redirect(url)

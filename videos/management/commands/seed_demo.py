@@ -1,19 +1,32 @@
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import URLValidator
 
-from videos.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_seed
+from videos.demo import CLIP_TITLE, DEMO_PASSWORD, DEMO_USERNAME, PROFILES, demo_seed
 
 
 class Command(BaseCommand):
     help = (
-        "Create a demo catalog (videos in six categories) and demo viewers with distinct tastes, plus a "
-        "demo login. Safe to run again: existing demo data is kept."
+        f"Create a demo catalog (videos in several categories) and {len(PROFILES)} demo viewers with distinct "
+        "tastes, plus a demo login. Safe to run again: existing demo data is kept."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=7, help="Random seed for the synthetic watches.")
+        parser.add_argument(
+            "--media-base-url",
+            default="",
+            help=f"Address the site is served at (e.g. http://127.0.0.1:8000): the demo video “{CLIP_TITLE}” "
+            "then plays the small clip shipped in static/.",
+        )
 
-    def handle(self, *args, seed, **options):
-        result = demo_seed(seed=seed)
+    def handle(self, *args, seed, media_base_url, **options):
+        if media_base_url:
+            try:
+                URLValidator(schemes=["http", "https"])(media_base_url)
+            except ValidationError:
+                raise CommandError(f"--media-base-url: {media_base_url!r} is not an http(s) address.") from None
+        result = demo_seed(seed=seed, media_base_url=media_base_url)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {result.videos} videos, {result.users} viewers, {result.events} new watch events."

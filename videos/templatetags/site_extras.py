@@ -1,0 +1,61 @@
+"""Small presentation helpers for the site's templates."""
+
+from __future__ import annotations
+
+import math
+
+from django import template
+from django.conf import settings
+
+register = template.Library()
+
+
+@register.filter
+def percent(value) -> int:
+    """A share in [0, 1] as a whole percentage (0.834 -> 83); anything unusable -> 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    if not math.isfinite(number):
+        return 0
+    return max(0, min(100, round(number * 100)))
+
+
+@register.filter
+def finished(completion) -> bool:
+    """Whether a completion counts as finished (at least ``FINISHED_COMPLETION``)."""
+    try:
+        return completion is not None and float(completion) >= settings.FINISHED_COMPLETION
+    except (TypeError, ValueError):
+        return False
+
+
+@register.filter
+def hue(video) -> int:
+    """A stable colour hue (0..359) for a video's generated placeholder thumbnail."""
+    key = getattr(video, "pk", None) or 0
+    return (int(key) * 137) % 360
+
+
+@register.filter
+def duration(seconds) -> str:
+    """Seconds as m:ss or h:mm:ss; empty for an unknown (0) length."""
+    try:
+        total = int(seconds)
+    except (TypeError, ValueError):
+        return ""
+    if total <= 0:
+        return ""
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def lookup(mapping, key):
+    """``mapping[key]`` or None, for dictionaries passed to templates."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
