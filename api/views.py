@@ -1,0 +1,440 @@
+"""The REST API: reads through viewsets scoped to ``request.user``, writes through the services."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+from django.db.models import QuerySet, prefetch_related_objects
+from django.http import JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import serializers as s
+from api.exceptions import Conflict
+from api.pagination import query_int
+from api.permissions import IsStaff
+from api.throttles import EventWriteThrottle, TokenObtainThrottle
+from recommender import selectors as recommender_selectors
+from recommender import services as recommender_services
+from recommender.exceptions import AlreadyRunning, RetrainError
+from recommender.models import ModelVersion
+from videos import selectors as video_selectors
+from videos.models import Video, WatchEvent
+from videos.services import watch_event_delete, watch_event_record, watch_events_record_bulk
+
+_ID = re.compile(r"[0-9]{1,19}")
+# The popular-videos fallback aggregates over every watch event: computed at most once a minute.
+POPULAR_CACHE_KEY = "api:popular-video-ids"
+POPULAR_CACHE_SECONDS = 60
+
+
+class SafeLookupMixin:
+    """A detail URL id that is not a database id (text, 0, 2**63 or more) is a 404 without a query."""
+
+    lookup_value_regex = "[^/]+"
+
+    def get_object(self):
+        raw = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not _ID.fullmatch(raw) or not 0 < int(raw) <= s.MAX_ID:
+            raise NotFound(f"No object with id {raw[:40]!r}.")
+        return super().get_object()
+
+
+def _query(serializer_class, request) -> dict:
+    """Validated query parameters: each at most once, and an empty value is a value (not "absent")."""
+    fields = serializer_class().fields
+    repeated = [name for name in fields if len(request.query_params.getlist(name)) > 1]
+    if repeated:
+        raise ValidationError({name: ["Give this parameter at most once."] for name in repeated})
+    query = serializer_class(data={name: request.query_params[name] for name in fields if name in request.query_params})
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+# --- Authentication ----------------------------------------------------------------------------
+
+
+class TokenView(APIView):
+    """Obtain an API token with a username and password, or revoke your own."""
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(TokenObtainThrottle())
+        return throttles
+
+    @extend_schema(
+        request=s.TokenObtainSerializer,
+        responses={200: s.TokenSerializer},
+        summary="Obtain an API token",
+        description="Returns the user's token (created on first use). Send it as `Authorization: Token <token>`.",
+        tags=["auth"],
+    )
+    def post(self, request):
+        body = s.TokenObtainSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(
+            request=request._request,
+            username=body.validated_data["username"],
+            password=body.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            raise ValidationError({"non_field_errors": ["Unable to log in with the username and password given."]})
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="The token is revoked.")},
+        summary="Revoke your API token",
+        description="Deletes the requesting user's token; clients using it get 401 from then on.",
+        tags=["auth"],
+    )
+    def delete(self, request):
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Catalog -----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[s.VideoQuerySerializer], summary="List videos", tags=["videos"]),
+    retrieve=extend_schema(summary="One video", tags=["videos"]),
+)
+class VideoViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.VideoSerializer
+
+    def get_queryset(self) -> QuerySet[Video]:
+        if self.action != "list":
+            return Video.objects.select_related("category")
+        query = _query(s.VideoQuerySerializer, self.request)
+        qs = video_selectors.video_list(search=query.get("search", "").strip(), category_slug=query.get("category", ""))
+        ordering = query["ordering"]
+        return qs.order_by(ordering, "id" if not ordering.startswith("-") else "-id")
+
+
+# --- Watch events --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[s.WatchEventQuerySerializer], summary="Your watch events", tags=["events"]),
+    retrieve=extend_schema(summary="One of your watch events", tags=["events"]),
+    destroy=extend_schema(summary="Delete one of your watch events", tags=["events"]),
+)
+class WatchEventViewSet(
+    SafeLookupMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The requesting user's watch events; nobody else's are visible or writable."""
+
+    serializer_class = s.WatchEventSerializer
+
+    def get_queryset(self) -> QuerySet[WatchEvent]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request user
+            return WatchEvent.objects.none()
+        qs = WatchEvent.objects.filter(user=self.request.user).select_related("video").order_by("-watched_at", "-id")
+        if self.action == "list":
+            video_id = _query(s.WatchEventQuerySerializer, self.request).get("video")
+            if video_id is not None:
+                qs = qs.filter(video_id=video_id)
+        return qs
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.action in ("create", "bulk"):
+            throttles.append(EventWriteThrottle())
+        return throttles
+
+    @extend_schema(
+        request=s.WatchEventCreateSerializer,
+        responses={
+            201: OpenApiResponse(s.WatchEventSerializer, description="Stored."),
+            200: OpenApiResponse(
+                s.WatchEventSerializer,
+                description="This client_event_id was stored before: the original event, nothing new stored.",
+            ),
+        },
+        summary="Record a watch",
+        tags=["events"],
+    )
+    def create(self, request):
+        body = s.WatchEventCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        event, created = watch_event_record(user=request.user, source=WatchEvent.Source.API, **body.validated_data)
+        return Response(
+            s.WatchEventSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        request=s.WatchEventBulkCreateSerializer,
+        responses={
+            201: OpenApiResponse(s.WatchEventBulkResultSerializer, description="Stored (at least one new event)."),
+            200: OpenApiResponse(
+                s.WatchEventBulkResultSerializer, description="Every client_event_id had been stored before."
+            ),
+        },
+        summary="Record up to 1000 watches at once",
+        description=(
+            "All or nothing: when any event is invalid nothing is stored and the 400 response lists "
+            "the problems per item as `errors: [{index, errors}]`."
+        ),
+        tags=["events"],
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        data = request.data
+        events = data.get("events") if isinstance(data, dict) else None
+        if isinstance(events, list) and len(events) > s.MAX_BULK_EVENTS:
+            message = f"A bulk request holds at most {s.MAX_BULK_EVENTS} events; this one has {len(events)}."
+            raise ValidationError({"events": [message]})
+        body = s.WatchEventBulkCreateSerializer(data=data, context={"videos": _videos_named_in(events)})
+        if not body.is_valid():
+            item_errors = body.errors.get("events")
+            if isinstance(item_errors, dict) and item_errors and all(isinstance(k, int) for k in item_errors):
+                problems = [{"index": i, "errors": item_errors[i]} for i in sorted(item_errors)]
+                return Response(
+                    {
+                        "detail": f"{len(problems)} of {len(events)} events are invalid; nothing was stored.",
+                        "code": "invalid",
+                        "errors": problems,
+                    },
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            raise ValidationError(body.errors)
+        items = body.validated_data["events"]
+        results = watch_events_record_bulk(user=request.user, items=items, source=WatchEvent.Source.API)
+        for event, created in results:
+            event.created = created
+        # Events found by their client_event_id come without their video (whose title is shown).
+        prefetch_related_objects([event for event, created in results if not created], "video")
+        n_created = sum(created for _event, created in results)
+        payload = {
+            "created": n_created,
+            "existing": len(results) - n_created,
+            "events": s.WatchEventBulkItemSerializer([event for event, _created in results], many=True).data,
+        }
+        return Response(payload, status=status.HTTP_201_CREATED if n_created else status.HTTP_200_OK)
+
+    def perform_destroy(self, instance: WatchEvent) -> None:
+        watch_event_delete(user=self.request.user, event_id=instance.pk)
+
+
+def _videos_named_in(events) -> dict[int, Video]:
+    """The videos a bulk request refers to, fetched with one query (unknown ids are simply absent)."""
+    ids = set()
+    for item in events if isinstance(events, list) else ():
+        value = item.get("video") if isinstance(item, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= s.MAX_ID:
+            ids.add(value)
+    return Video.objects.in_bulk(list(ids)) if ids else {}
+
+
+# --- Recommendations -----------------------------------------------------------------------------
+
+
+class RecommendationsView(APIView):
+    @extend_schema(
+        parameters=[s.RecommendationQuerySerializer],
+        responses=s.RecommendationListSerializer,
+        summary="Your recommendations",
+        description=(
+            "Your top recommendations from the active model version, best first, without videos you have "
+            "finished since. When the model has nothing for you yet (a new account, or no model trained), "
+            "the most popular videos come back instead with `cold_start: true` and `source: popular`."
+        ),
+        tags=["recommendations"],
+    )
+    def get(self, request):
+        # Parsed by hand on this hot path; RecommendationQuerySerializer documents the same rules.
+        limit = query_int(request, "limit", minimum=1, maximum=s.MAX_RECOMMENDATIONS) or 20
+        version = recommender_selectors.active_version_cached()
+        results = _model_recommendations(request.user, version, limit) if version is not None else []
+        source = "model" if results else "popular"
+        if not results:
+            results = _popular_recommendations(limit)
+        return Response(
+            {
+                "cold_start": source == "popular",
+                "source": source,
+                "model_version": s.model_version_brief(version) if version is not None else None,
+                "results": results,
+            }
+        )
+
+
+_REC_FIELDS = (
+    "rank",
+    "score",
+    "reason_video_id",
+    "reason_video__title",
+    *(f"video__{f}" for f in s.VIDEO_VALUE_FIELDS),
+)
+
+
+def _model_recommendations(user, version: ModelVersion, limit: int) -> list[dict]:
+    rows = recommender_selectors.recommendations_for_user(
+        user=user, limit=limit, version=version, exclude_finished=True
+    ).values(*_REC_FIELDS)
+    video_data = s.VideoData()
+    prefixed = [(name, f"video__{name}") for name in s.VIDEO_VALUE_FIELDS]
+    results = []
+    for position, row in enumerate(rows, start=1):
+        reason_id = row["reason_video_id"]
+        reason_title = row["reason_video__title"]
+        results.append(
+            {
+                # Positions, not stored ranks: videos finished since publishing leave no gaps.
+                "rank": position,
+                "score": row["score"],
+                "video": video_data({name: row[key] for name, key in prefixed}),
+                "reason": f"Because you watched “{reason_title}”."
+                if reason_id is not None
+                else "Predicted from your watch history.",
+                "reason_video": {"id": reason_id, "title": reason_title} if reason_id is not None else None,
+            }
+        )
+    return results
+
+
+def _popular_recommendations(limit: int) -> list[dict]:
+    ids = cache.get(POPULAR_CACHE_KEY)
+    if ids is None:
+        ids = [video.pk for video in video_selectors.popular_videos(limit=s.MAX_RECOMMENDATIONS)]
+        cache.set(POPULAR_CACHE_KEY, ids, POPULAR_CACHE_SECONDS)
+    ids = ids[:limit]
+    rows = {row["id"]: row for row in Video.objects.filter(pk__in=ids).values(*s.VIDEO_VALUE_FIELDS)}
+    video_data = s.VideoData()
+    return [
+        {
+            "rank": position,
+            "score": None,
+            "video": video_data(rows[pk]),
+            "reason": "Popular with other viewers.",
+            "reason_video": None,
+        }
+        for position, pk in enumerate((pk for pk in ids if pk in rows), start=1)
+    ]
+
+
+# --- Operators -------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[s.ModelVersionQuerySerializer],
+        summary="Model versions (staff)",
+        description="Every trained or training version, newest first, with status, progress and metrics.",
+        tags=["models"],
+    ),
+    retrieve=extend_schema(
+        responses=s.ModelVersionDetailSerializer,
+        summary="One model version with its training history (staff)",
+        tags=["models"],
+    ),
+)
+class ModelVersionViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAuthenticated, IsStaff]
+
+    def get_queryset(self) -> QuerySet[ModelVersion]:
+        qs = ModelVersion.objects.order_by("-created_at", "-id")
+        if self.action == "list":
+            qs = qs.defer("history")
+            wanted = _query(s.ModelVersionQuerySerializer, self.request).get("status")
+            if wanted:
+                qs = qs.filter(status=wanted)
+        return qs
+
+    def get_serializer_class(self):
+        return s.ModelVersionSerializer if self.action == "list" else s.ModelVersionDetailSerializer
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ModelVersionDetailSerializer, 409: OpenApiResponse(s.ErrorSerializer)},
+        summary="Make this version the one readers see (staff)",
+        description=(
+            "Roll back to a retired version or forward to a newer one. 409 when the version cannot be "
+            "activated (still running, or failed)."
+        ),
+        tags=["models"],
+    )
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        version = self.get_object()
+        try:
+            recommender_services.version_activate(version=version)
+        except RetrainError as exc:
+            raise Conflict(str(exc).splitlines()[0]) from None
+        return Response(s.ModelVersionDetailSerializer(self.get_object()).data)
+
+
+class RetrainFailed(APIException):
+    default_detail = "The retrain failed."
+    default_code = "retrain_failed"
+
+
+class RetrainView(APIView):
+    permission_classes = [IsAuthenticated, IsStaff]
+
+    @extend_schema(
+        request=s.RetrainRequestSerializer,
+        responses={
+            202: s.RetrainQueuedSerializer,
+            409: OpenApiResponse(s.ErrorSerializer, description="A retrain is already running."),
+            500: OpenApiResponse(
+                s.ErrorSerializer,
+                description="Only without a broker (tasks run in the web process): the retrain itself failed.",
+            ),
+        },
+        summary="Queue a retrain (staff)",
+        description=(
+            "Queues a retrain on the training queue and returns the Celery task id. It always trains, even "
+            "when no event arrived since the active version. Settings left out take the configured defaults."
+        ),
+        tags=["models"],
+    )
+    def post(self, request):
+        body = s.RetrainRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            task_id = recommender_services.retrain_enqueue(triggered_by="api", force=True, **body.validated_data)
+        except AlreadyRunning as exc:
+            raise Conflict(str(exc)) from None
+        except ValueError as exc:
+            raise ValidationError({"non_field_errors": [str(exc)]}) from None
+        except RetrainError as exc:
+            raise RetrainFailed(str(exc).splitlines()[0]) from None
+        return Response({"task_id": task_id, "detail": "Retrain queued."}, status=status.HTTP_202_ACCEPTED)
+
+
+# --- Unknown API paths -----------------------------------------------------------------------------
+
+
+@csrf_exempt  # answers every method with a 404; no state to protect
+def not_found(request, path: str = ""):
+    """JSON 404 for any other /api/ path (the site's HTML 404 page means nothing to an API client)."""
+    detail = "No API endpoint at this address."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            detail += f" Did you mean {request.path}/ ?"
+    return JsonResponse({"detail": detail, "code": "not_found"}, status=404)

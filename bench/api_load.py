@@ -1,0 +1,386 @@
+#!/usr/bin/env python
+"""Load benchmark of the REST API: gunicorn + PostgreSQL on this machine, driven by wrk over loopback.
+
+1. Creates a throwaway PostgreSQL database (default ``bench_api``; dropped at the end), migrates
+   it, loads the demo data (``seed_demo``) and trains a small model (``retrain``), so every demo
+   viewer has published recommendations.
+2. Serves the site with gunicorn on 127.0.0.1 (DEBUG off, persistent database connections, rate
+   limits raised so that the limiter's bookkeeping runs but never refuses).
+3. Runs wrk against ``GET /api/recommendations/`` and ``POST /api/events/`` (token
+   authentication, rotating over the demo viewers; every POST carries a fresh client_event_id)
+   and prints one JSON object: requests/s, latency percentiles, non-2xx responses, and for the
+   events the number of rows actually stored per second.
+
+Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and a PostgreSQL server that the given admin
+URL may create databases on.
+
+    .venv/bin/python bench/api_load.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+SETUP_SCRIPT = """
+import json
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from recommender.models import Recommendation
+from recommender.selectors import active_version
+from videos.models import Video
+
+version = active_version()
+user_ids = sorted(set(Recommendation.objects.filter(version=version).values_list("user_id", flat=True)))
+tokens = [Token.objects.get_or_create(user_id=pk)[0].key for pk in user_ids]
+print(json.dumps({
+    "version": version.pk,
+    "tokens": tokens,
+    "videos": list(Video.objects.order_by("id").values_list("id", flat=True)),
+}))
+"""
+
+LUA_COMMON = """
+local tokens = {%(tokens)s}
+local videos = {%(videos)s}
+local thread_counter = 0
+
+function setup(thread)
+  thread:set("thread_id", thread_counter)
+  thread_counter = thread_counter + 1
+end
+
+function init(args)
+  n = 0
+  math.randomseed(thread_id * 7919 + 17)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    'WRK_JSON {"requests": %%d, "duration_us": %%d, "non_2xx_3xx": %%d, "connect_errors": %%d, ' ..
+    '"read_errors": %%d, "write_errors": %%d, "timeouts": %%d, "p50_us": %%d, "p90_us": %%d, ' ..
+    '"p95_us": %%d, "p99_us": %%d, "max_us": %%d, "mean_us": %%.1f}\\n',
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
+    latency.max, latency.mean))
+end
+"""
+
+LUA_GET = """
+function request()
+  n = n + 1
+  local token = tokens[((n + thread_id * 7) %% #tokens) + 1]
+  return wrk.format("GET", "/api/recommendations/?limit=%(limit)d", {["Authorization"] = "Token " .. token})
+end
+"""
+
+LUA_POST = """
+function request()
+  n = n + 1
+  local token = tokens[((n + thread_id * 7) %% #tokens) + 1]
+  local body = string.format(
+    '{"video": %%d, "completion": %%.2f, "client_event_id": "wrk-%%d-%%d"}',
+    videos[math.random(#videos)], math.random(0, 100) / 100, thread_id, n)
+  return wrk.format("POST", "/api/events/",
+    {["Authorization"] = "Token " .. token, ["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--admin-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL URL allowed to CREATE/DROP DATABASE (default: %(default)s).",
+    )
+    parser.add_argument("--db-name", default="bench_api", help="Throwaway database to create and drop.")
+    parser.add_argument("--cache-url", help="Redis URL for the rate-limit cache (default: per-process memory).")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default: %(default)s).")
+    parser.add_argument("--threads", type=int, default=1, help="Threads per gunicorn worker (default: %(default)s).")
+    parser.add_argument("--connections", type=int, default=32, help="Concurrent wrk connections (16-32).")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default: %(default)s).")
+    parser.add_argument("--duration", type=int, default=15, help="Seconds per endpoint (default: %(default)s).")
+    parser.add_argument("--limit", type=int, default=20, help="Recommendations per GET (default: %(default)s).")
+    parser.add_argument("--epochs", type=int, default=5, help="Epochs of the model trained for the run.")
+    parser.add_argument("--keep-db", action="store_true", help="Do not drop the database at the end.")
+    parser.add_argument("--json", action="store_true", help="Print only compact JSON.")
+    args = parser.parse_args(argv)
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: install it with 'apt-get install -y wrk'")
+    if not 1 <= args.connections <= 1000 or args.duration < 1:
+        raise SystemExit("--connections must be 1..1000 and --duration at least 1")
+
+    import psycopg
+
+    base, _, _admin_db = args.admin_url.rpartition("/")
+    database_url = f"{base}/{args.db_name}"
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    env = _server_env(database_url, workdir, args.cache_url)
+    server = None
+    try:
+        _database_recreate(psycopg, args.admin_url, args.db_name)
+        log = _log(args)
+        log("migrate + seed_demo + retrain ...")
+        for command in (
+            ["migrate", "--noinput", "-v", "0"],
+            ["seed_demo"],
+            ["retrain", "--no-progress", "--epochs", str(args.epochs), "--embedding-dim", "16"],
+        ):
+            subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        fixture = json.loads(
+            subprocess.run(
+                [PYTHON, "manage.py", "shell", "-v", "0", "-c", SETUP_SCRIPT],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        if not fixture["tokens"]:
+            raise SystemExit("the trained version published no recommendations")
+
+        port = _free_port()
+        log(f"gunicorn on 127.0.0.1:{port} ({args.workers} workers x {args.threads} threads) ...")
+        server = subprocess.Popen(
+            [
+                str(Path(PYTHON).with_name("gunicorn")),
+                "recsite.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "--worker-class",
+                "gthread" if args.threads > 1 else "sync",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(url, fixture["tokens"][0])
+
+        lua = LUA_COMMON % {
+            "tokens": ", ".join(f'"{t}"' for t in fixture["tokens"]),
+            "videos": ", ".join(str(v) for v in fixture["videos"]),
+        }
+        get_script = workdir / "get.lua"
+        get_script.write_text(lua + LUA_GET % {"limit": args.limit})
+        post_script = workdir / "post.lua"
+        post_script.write_text(lua + LUA_POST % {})
+
+        log("GET /api/recommendations/ ...")
+        _wrk(url, get_script, args, duration=3)  # warm-up: connections, imports, caches
+        cpu_before = _cpu_seconds(server.pid, args.db_name)
+        recommendations = _wrk(url, get_script, args, duration=args.duration)
+        _add_cpu(recommendations, cpu_before, _cpu_seconds(server.pid, args.db_name))
+
+        log("POST /api/events/ ...")
+        before = _count_events(psycopg, database_url)
+        cpu_before = _cpu_seconds(server.pid, args.db_name)
+        events = _wrk(url, post_script, args, duration=args.duration)
+        _add_cpu(events, cpu_before, _cpu_seconds(server.pid, args.db_name))
+        stored = _count_events(psycopg, database_url) - before
+        events["events_stored"] = stored
+        events["events_stored_per_s"] = round(stored / (events["duration_s"] or 1), 1)
+
+        result = {
+            "benchmark": "api_load",
+            "server": {
+                "gunicorn_workers": args.workers,
+                "threads_per_worker": args.threads,
+                "database": "postgresql",
+                "throttle_cache": "redis" if args.cache_url else "local memory",
+            },
+            "load": {"tool": "wrk", "connections": args.connections, "wrk_threads": args.wrk_threads},
+            "data": {"users_with_tokens": len(fixture["tokens"]), "videos": len(fixture["videos"])},
+            "cpu_count": os.cpu_count(),
+            "get_recommendations": recommendations,
+            "post_events": events,
+        }
+        print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+        return 0
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        if not args.keep_db:
+            _database_drop(psycopg, args.admin_url, args.db_name)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _log(args):
+    def log(message: str) -> None:
+        if not args.json:
+            print(message, file=sys.stderr, flush=True)
+
+    return log
+
+
+def _server_env(database_url: str, workdir: Path, cache_url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    # No broker: nothing of this run may reach a shared Redis queue (and eager Celery never
+    # queues a retrain from the web process). Only the cache may use Redis, when asked to.
+    env.pop("REDIS_URL", None)
+    env.pop("CACHE_URL", None)
+    if cache_url:
+        env["CACHE_URL"] = cache_url
+    huge = "1000000000/minute"
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "DB_CONN_MAX_AGE": "60",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": "bench-api-load-not-a-secret-" + "x" * 40,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "MODEL_DIR": str(workdir / "models"),
+            "VAR_DIR": str(workdir / "var"),
+            "LOG_LEVEL": "WARNING",
+            "API_THROTTLE_ANON": huge,
+            "API_THROTTLE_USER": huge,
+            "API_THROTTLE_EVENTS": huge,
+            "DJANGO_SETTINGS_MODULE": "recsite.settings",
+        }
+    )
+    return env
+
+
+def _database_recreate(psycopg, admin_url: str, name: str) -> None:
+    _database_drop(psycopg, admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _database_drop(psycopg, admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _count_events(psycopg, database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM videos_watchevent").fetchone()[0]
+
+
+def _cpu_seconds(root_pid: int, db_name: str) -> dict[str, float]:
+    """CPU time (user + system) used so far by the gunicorn master and workers, and by the
+    PostgreSQL backends serving ``db_name``; plus this process's finished children (wrk).
+
+    Divided by the requests served these give the CPU cost per request of each part, figures that
+    stay meaningful when other programs compete for the same cores.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    server = database = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+            continue
+        pid, ppid, used = int(entry.name), int(fields[1]), int(fields[11]) + int(fields[12])  # utime + stime
+        if pid == root_pid or ppid == root_pid:
+            server += used
+        elif cmdline.startswith(b"postgres: ") and f" {db_name} ".encode() in cmdline:
+            database += used
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"server": server / ticks, "database": database / ticks, "load": children.ru_utime + children.ru_stime}
+
+
+def _add_cpu(result: dict, before: dict[str, float], after: dict[str, float]) -> None:
+    n = max(result["requests"], 1)
+    result["cpu_ms_per_request"] = {
+        part: round((after[part] - before[part]) * 1000 / n, 2) for part in ("server", "database", "load")
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(url: str, token: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(f"{url}/api/recommendations/", headers={"Authorization": f"Token {token}"})
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("gunicorn did not answer within a minute")
+        time.sleep(0.5)
+
+
+def _wrk(url: str, script: Path, args, *, duration: int) -> dict:
+    completed = subprocess.run(
+        [
+            "wrk",
+            "--threads",
+            str(args.wrk_threads),
+            "--connections",
+            str(args.connections),
+            "--duration",
+            f"{duration}s",
+            "--timeout",
+            "10s",
+            "--script",
+            str(script),
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise SystemExit("wrk printed no summary:\n" + textwrap.indent(completed.stdout + completed.stderr, "  "))
+    raw = json.loads(line.removeprefix("WRK_JSON "))
+    seconds = raw["duration_us"] / 1e6
+    ok = raw["requests"] - raw["non_2xx_3xx"]
+    return {
+        "duration_s": round(seconds, 2),
+        "requests": raw["requests"],
+        "requests_per_s": round(raw["requests"] / seconds, 1),
+        "ok_per_s": round(ok / seconds, 1),
+        "non_2xx": raw["non_2xx_3xx"],
+        "socket_errors": raw["connect_errors"] + raw["read_errors"] + raw["write_errors"] + raw["timeouts"],
+        "latency_ms": {
+            name: round(raw[f"{name}_us"] / 1000, 2) for name in ("p50", "p90", "p95", "p99", "max", "mean")
+        },
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
