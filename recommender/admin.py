@@ -21,13 +21,17 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "n_users",
         "n_videos",
         "n_events",
-        "holdout_rmse",
+        "hr_at_10",
+        "ndcg_at_10",
+        "rmse",
+        "gate_verdict",
         "created_at",
         "finished_at",
     ]
     list_filter = ["status", "objective", "architecture"]
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     change_list_template = "admin/recommender/modelversion/change_list.html"
+    actions = ["activate_selected"]
 
     def has_add_permission(self, request):
         return False  # versions are made by retraining, never by hand
@@ -39,8 +43,48 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.retrain_now_view)),
                 name="recommender_modelversion_retrain_now",
             ),
+            path(
+                "rollback/",
+                self.admin_site.admin_view(require_POST(self.rollback_view)),
+                name="recommender_modelversion_rollback",
+            ),
         ]
         return urls + super().get_urls()
+
+    def has_activate_permission(self, request) -> bool:
+        """Choosing the served version needs the model's change permission (superusers have it)."""
+        return request.user.is_active and request.user.has_perm("recommender.change_modelversion")
+
+    @admin.action(description=_("Activate the selected version (no retraining)"), permissions=["activate"])
+    def activate_selected(self, request, queryset):
+        from recommender.services import version_activate
+
+        versions = list(queryset[:2])
+        if len(versions) != 1:
+            self.message_user(request, _("Select exactly one version to activate."), level=messages.WARNING)
+            return
+        try:
+            version = version_activate(version=versions[0])
+        except RetrainError as exc:
+            self.message_user(request, str(exc).splitlines()[0], level=messages.ERROR)
+        else:
+            self.message_user(request, _("Model version %(id)s is now active.") % {"id": version.pk}, messages.SUCCESS)
+
+    def rollback_view(self, request):
+        """Serve the previous version again (staff with the change permission only)."""
+        if not self.has_activate_permission(request):
+            raise PermissionDenied
+        from recommender.services import version_rollback
+
+        try:
+            version = version_rollback()
+        except RetrainError as exc:
+            self.message_user(request, str(exc).splitlines()[0], level=messages.WARNING)
+        else:
+            self.message_user(
+                request, _("Rolled back: model version %(id)s is active again.") % {"id": version.pk}, messages.SUCCESS
+            )
+        return HttpResponseRedirect(reverse("admin:recommender_modelversion_changelist"))
 
     def retrain_now_view(self, request):
         """Queue a retrain (staff only); the list then shows its progress."""
@@ -65,10 +109,32 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return f"{obj.get_stage_display()} {obj.epoch}/{obj.epochs_total}"
         return obj.get_stage_display()
 
-    @admin.display(description=_("holdout RMSE"))
-    def holdout_rmse(self, obj: ModelVersion):
-        value = (obj.metrics or {}).get("holdout_rmse")
-        return f"{value:.4f}" if isinstance(value, (int, float)) else "–"
+    def _metric(self, obj: ModelVersion, key: str) -> str:
+        value = (obj.metrics or {}).get(key)
+        return f"{value:.4f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
+
+    @admin.display(description=_("HR@10"))
+    def hr_at_10(self, obj: ModelVersion) -> str:
+        return self._metric(obj, "hr_at_10")
+
+    @admin.display(description=_("NDCG@10"))
+    def ndcg_at_10(self, obj: ModelVersion) -> str:
+        return self._metric(obj, "ndcg_at_10")
+
+    @admin.display(description=_("RMSE"))
+    def rmse(self, obj: ModelVersion) -> str:
+        return self._metric(obj, "rmse")
+
+    @admin.display(description=_("promotion gate"))
+    def gate_verdict(self, obj: ModelVersion) -> str:
+        gate = obj.gate or {}
+        if not gate:
+            return "–"
+        if gate.get("passed"):
+            return str(_("passed"))
+        if gate.get("forced"):
+            return str(_("forced: %(reason)s") % {"reason": gate.get("reason", "")})
+        return str(_("rejected: %(reason)s") % {"reason": gate.get("reason", "")})
 
 
 @admin.register(Recommendation)

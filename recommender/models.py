@@ -19,11 +19,13 @@ class ModelVersion(models.Model):
         FAILED = "failed", _("failed")
         ACTIVE = "active", _("active")
         RETIRED = "retired", _("retired")
+        REJECTED = "rejected", _("rejected")
 
     class Stage(models.TextChoices):
         QUEUED = "queued", _("queued")
         READING = "reading", _("reading events")
         PIVOTING = "pivoting", _("building the matrix")
+        EVALUATING = "evaluating", _("evaluating")
         TRAINING = "training", _("training")
         SCORING = "scoring", _("scoring")
         WRITING = "writing", _("writing recommendations")
@@ -57,7 +59,18 @@ class ModelVersion(models.Model):
     n_recommendations = models.PositiveIntegerField(_("recommendations"), default=0)
 
     history = models.JSONField(_("training history"), default=list, blank=True)
-    metrics = models.JSONField(_("holdout metrics"), default=dict, blank=True)
+    metrics = models.JSONField(
+        _("metrics"),
+        default=dict,
+        blank=True,
+        help_text=_("Held-out evaluation, baselines and training figures (see recommender/evaluation.py)."),
+    )
+    gate = models.JSONField(
+        _("promotion gate"),
+        default=dict,
+        blank=True,
+        help_text=_("The promotion gate's checks and verdict; a rejected version says why here."),
+    )
     durations = models.JSONField(_("durations (s)"), default=dict, blank=True)
 
     artifact_path = models.CharField(_("artifact path"), max_length=500, blank=True)

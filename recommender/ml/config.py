@@ -35,6 +35,25 @@ class TrainConfig:
         ``"mlp"`` -- the reference network (embeddings -> concat -> dense tower);
         ``"neumf"`` -- GMF branch (element-wise product of its own embeddings) plus the
         MLP branch, concatenated before the output unit (He et al., 2017).
+    ``l2``:
+        L2 penalty on every embedding table (added to the loss once per batch).
+    ``l2_rows``:
+        L2 penalty on the embedding rows (biases included) that each training example
+        looks up, averaged over the batch -- the regularisation of SGD matrix
+        factorisation: a user or video is shrunk in proportion to how often it appears.
+    ``lr_decay``:
+        the learning rate of epoch ``e`` (1-based) is ``learning_rate * lr_decay ** (e - 1)``;
+        1.0 keeps it constant.
+    ``ema``:
+        momentum of an exponential moving average of the weights, updated every step;
+        validation and the returned model use the average (0 = off).
+    ``dropout``:
+        dropout rate after every hidden layer of the MLP tower (training only).
+    ``use_bias``:
+        add a learned per-user and per-video bias to the output logit (as in biased
+        matrix factorisation).  With the defaults ``l2=0``, ``dropout=0`` and
+        ``use_bias=False`` (and ``l2_rows=0``), ``objective="completion"`` with ``architecture="mlp"`` is
+        exactly the reference program's network.
     ``min_validation_samples``:
         with fewer observed pairs than this there is no validation split: the model
         trains on everything for ``epochs`` epochs without early stopping.
@@ -47,7 +66,12 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 2048
     learning_rate: float = 1e-3
+    lr_decay: float = 1.0
     l2: float = 0.0
+    l2_rows: float = 0.0
+    dropout: float = 0.0
+    ema: float = 0.0
+    use_bias: bool = False
     negatives: int = 4
     validation_fraction: float = 0.1
     min_validation_samples: int = 200
@@ -90,6 +114,16 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be a finite number > 0, got {self.learning_rate!r}")
         if not _is_number(self.l2) or not math.isfinite(self.l2) or self.l2 < 0:
             raise ValueError(f"l2 must be a finite number >= 0, got {self.l2!r}")
+        if not _is_number(self.lr_decay) or not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be a number in (0, 1], got {self.lr_decay!r}")
+        if not _is_number(self.l2_rows) or not math.isfinite(self.l2_rows) or self.l2_rows < 0:
+            raise ValueError(f"l2_rows must be a finite number >= 0, got {self.l2_rows!r}")
+        if not _is_number(self.dropout) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        if not _is_number(self.ema) or not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be a number in [0, 1), got {self.ema!r}")
+        if not isinstance(self.use_bias, bool):
+            raise ValueError(f"use_bias must be true or false, got {self.use_bias!r}")
         if not _is_number(self.validation_fraction) or not 0 <= self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be a number in [0, 1), got {self.validation_fraction!r}")
 
@@ -115,3 +149,42 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown TrainConfig field(s): {', '.join(unknown)}")
         return dataclasses.replace(self, **overrides)
+
+
+# Named configurations.  "ranking" and "rating" were tuned on validation splits of MovieLens
+# 100K (bench/tune.py; the table and the test figures are in docs/benchmarks.md).
+PRESETS: dict[str, dict[str, Any]] = {
+    # The reference program's network, objective and loss, unchanged.
+    "reference": {"objective": "completion"},
+    # What to show next (watched-or-not plus how far): NeuMF, 8 sampled negatives per watch.
+    "ranking": {
+        "objective": "expected_completion",
+        "architecture": "neumf",
+        "negatives": 8,
+        "l2": 1e-6,
+        "batch_size": 4096,
+        "learning_rate": 2e-3,
+        "ema": 0.99,
+    },
+    # Best completion (rating) prediction: NeuMF + user/video biases, strong L2, a moving
+    # average of the weights, long training.
+    "rating": {
+        "objective": "completion",
+        "architecture": "neumf",
+        "use_bias": True,
+        "l2": 1e-3,
+        "embedding_dim": 128,
+        "ema": 0.99,
+        "epochs": 150,
+        "patience": 10,
+    },
+}
+# The preset a retrain starts from when it names only an objective.
+DEFAULT_PRESET = {"expected_completion": "ranking", "completion": "reference"}
+
+
+def preset_config(name: str, **overrides: Any) -> TrainConfig:
+    """The named preset with ``overrides`` applied; ``ValueError`` for an unknown name."""
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {name!r}")
+    return TrainConfig().replace(**{**PRESETS[name], **overrides})

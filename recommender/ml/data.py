@@ -36,7 +36,8 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
     raise ValueError(f"{name} must contain integers, got dtype {arr.dtype}")
 
 
-def _as_index_array(values: Any, size: int, name: str) -> np.ndarray:
+def as_index_array(values: Any, size: int, name: str) -> np.ndarray:
+    """``values`` as a 1-d int64 array of indices in [0, size), or a clear error."""
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
@@ -139,7 +140,7 @@ class InteractionMatrix:
 
     def watched_mask(self, user_idx: Any) -> np.ndarray:
         """Dense bool array ``(len(user_idx), n_videos)``: True where watched."""
-        rows = _as_index_array(user_idx, self.n_users, "user_idx")
+        rows = as_index_array(user_idx, self.n_users, "user_idx")
         mask = np.zeros((len(rows), self.n_videos), dtype=bool)
         out_row, pos = _row_entries(self.matrix.indptr, rows)
         mask[out_row, self.matrix.indices[pos]] = True

@@ -6,7 +6,7 @@ batched float32 matrix products.  The first hidden layer sees
 + b``: both halves are precomputed per user / per video and a block of users x all
 videos costs one broadcast add + ReLU followed by the remaining small dense layers.
 The NeuMF GMF branch is bilinear, ``(p_u * q_v) . w_g = (p_u * w_g) @ q_v``, hence one
-matrix product per block.
+matrix product per block; optional user / video biases are one broadcast add.
 
 The layer names this module reads are those ``build_model`` gives; loaded artifacts
 keep them.
@@ -18,14 +18,21 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
-from recommender.ml.data import InteractionMatrix
+from recommender.ml.data import InteractionMatrix, as_index_array
+
+
+class NonFiniteScoresError(ValueError):
+    """The model produced NaN scores (a diverged training); nothing should be published."""
+
 
 # Pairs per inner chunk of the dense tower: small enough that the (pairs x hidden)
 # activations stay in cache, large enough for efficient matrix products.
@@ -47,6 +54,8 @@ class _Net:
     gmf_user: np.ndarray | None = None  # (n_users, dg), NeuMF only
     gmf_video: np.ndarray | None = None  # (n_videos, dg)
     out_gmf: np.ndarray | None = None  # (dg,)
+    user_bias: np.ndarray | None = None  # (n_users,), use_bias only
+    video_bias: np.ndarray | None = None  # (n_videos,)
 
     @property
     def n_users(self) -> int:
@@ -128,19 +137,11 @@ def _extract(model: keras.Model) -> _Net:
         )
     else:
         net["out_mlp"] = out_kernel
+    if "user_bias" in names:
+        (user_bias,) = _weights(model, "user_bias")
+        (video_bias,) = _weights(model, "video_bias")
+        net.update(user_bias=np.ascontiguousarray(user_bias[:, 0]), video_bias=np.ascontiguousarray(video_bias[:, 0]))
     return _Net(**net)
-
-
-def _as_indices(values: Any, size: int, name: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    if arr.size and arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be integer indices, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
-    if arr.size and (arr.min() < 0 or arr.max() >= size):
-        raise IndexError(f"{name} out of range [0, {size})")
-    return arr
 
 
 def _block_logits(net: _Net, uh: np.ndarray, vh: np.ndarray) -> np.ndarray:
@@ -174,6 +175,9 @@ def _score_rows(net: _Net, users: np.ndarray, vh: np.ndarray) -> np.ndarray:
     logits += net.out_bias
     if net.gmf_user is not None:
         logits += (net.gmf_user[users] * net.out_gmf) @ net.gmf_video.T
+    if net.user_bias is not None:
+        logits += net.user_bias[users][:, None]
+        logits += net.video_bias[None, :]
     return expit(logits)
 
 
@@ -181,8 +185,8 @@ def score_pairs(model: keras.Model, user_idx: Any, video_idx: Any) -> np.ndarray
     """Scores (float32, in [0, 1]) of arbitrary (user index, video index) pairs;
     equals ``model.predict`` to float32 rounding."""
     net = _extract(model)
-    users = _as_indices(user_idx, net.n_users, "user_idx")
-    videos = _as_indices(video_idx, net.n_videos, "video_idx")
+    users = as_index_array(user_idx, net.n_users, "user_idx")
+    videos = as_index_array(video_idx, net.n_videos, "video_idx")
     if users.shape != videos.shape:
         raise ValueError(f"user_idx and video_idx differ in length: {len(users)} vs {len(videos)}")
     n = len(users)
@@ -203,6 +207,8 @@ def score_pairs(model: keras.Model, user_idx: Any, video_idx: Any) -> np.ndarray
         logit += net.out_bias
         if net.gmf_user is not None:
             logit += (net.gmf_user[u] * net.gmf_video[v]) @ net.out_gmf
+        if net.user_bias is not None:
+            logit += net.user_bias[u] + net.video_bias[v]
         out[s : s + len(u)] = expit(logit)
     return out
 
@@ -212,7 +218,7 @@ def score_users(model: keras.Model, user_idx_array: Any, *, n_videos: int) -> np
     net = _extract(model)
     if n_videos != net.n_videos:
         raise ValueError(f"model scores {net.n_videos} videos, not {n_videos}")
-    users = _as_indices(user_idx_array, net.n_users, "user_idx_array")
+    users = as_index_array(user_idx_array, net.n_users, "user_idx_array")
     vh = net.video_hidden()
     out = np.empty((len(users), n_videos), dtype=np.float32)
     block = max(1, 2_000_000 // max(n_videos, 1))
@@ -290,28 +296,35 @@ def score_top_n(
     user_indices: np.ndarray | None = None,
     exclude_watched: bool = True,
     block_pairs: int = 2_000_000,
+    threads: int | None = None,
 ) -> TopN:
     """Top-``top_n`` videos for every user (or the rows ``user_indices``: a shard),
     with the watched video that explains each recommendation.
 
-    Scores blocks of ``~block_pairs`` (user, video) pairs at a time (``block_pairs /
-    n_videos`` users, at least one).  The rows of a shard equal the same rows of a
-    full run, except that scores may differ in the last float32 bit (BLAS chooses
-    its kernels by block shape), so two candidates within ~1e-7 of each other may
-    swap places.  ``exclude_watched`` drops every video with an entry in
-    ``data.matrix`` for that user (explicit 0.0 included).
+    Scores blocks of at most ``~block_pairs`` (user, video) pairs (``block_pairs /
+    n_videos`` users, at least one), on ``threads`` threads (default: the CPUs this
+    process may use), each block on one thread with single-threaded BLAS: coarse
+    blocks keep every core busy without the spin-waiting that makes a multi-threaded
+    BLAS collapse when the cores are shared with other work.  The rows of a shard
+    equal the same rows of a full run, except that scores may differ in the last
+    float32 bit (BLAS chooses its kernels by block shape), so two candidates within
+    ~1e-7 of each other may swap places.  ``exclude_watched`` drops every video with an
+    entry in ``data.matrix`` for that user (explicit 0.0 included).
     """
     if not isinstance(top_n, (int, np.integer)) or isinstance(top_n, bool) or top_n < 1:
         raise ValueError(f"top_n must be an integer >= 1, got {top_n!r}")
     if block_pairs < 1:
         raise ValueError(f"block_pairs must be >= 1, got {block_pairs!r}")
+    threads = _cpu_threads() if threads is None else threads
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
     net = _extract(model)
     if (net.n_users, net.n_videos) != (data.n_users, data.n_videos):
         raise ValueError(f"model is for {net.n_users}x{net.n_videos}, data is {data.n_users}x{data.n_videos}")
     users = (
         np.arange(data.n_users, dtype=np.int64)
         if user_indices is None
-        else _as_indices(user_indices, data.n_users, "user_indices")
+        else as_index_array(user_indices, data.n_users, "user_indices")
     )
     n, nv = len(users), data.n_videos
     video_index = np.full((n, top_n), -1, dtype=np.int32)
@@ -321,12 +334,15 @@ def score_top_n(
     indptr, indices = data.matrix.indptr, data.matrix.indices
     emb = _unit_rows(video_embeddings(model))
     vh = net.video_hidden()
-    block = max(1, block_pairs // nv)
-    for s in range(0, n, block):
+    # Enough blocks for every thread (a few each, for balance), none above block_pairs.
+    block = max(1, min(block_pairs // nv, -(-n // (4 * threads)) if threads > 1 else n))
+
+    def run(s: int) -> None:
+        # Each call writes only its own rows of the output arrays.
         rows = users[s : s + block]
         scores = _score_rows(net, rows, vh)
         if np.isnan(scores).any():
-            raise ValueError("model produced NaN scores (diverged training?)")
+            raise NonFiniteScoresError("model produced NaN scores (diverged training?)")
         if exclude_watched:
             scores[data.watched_mask(rows)] = -np.inf
         cols, vals = _top_k(scores, top_n)
@@ -342,4 +358,29 @@ def score_top_n(
                 continue
             best = np.argmax(emb[rec] @ emb[watched].T, axis=1)  # first max wins
             reason_index[s + i, : len(rec)] = watched[best]
+
+    starts = range(0, n, block)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if threads == 1 or len(starts) == 1:
+            for s in starts:
+                run(s)
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(run, starts))  # re-raises the first failure
     return TopN(user_index=users, video_index=video_index, score=score, reason_index=reason_index)
+
+
+def _cpu_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def model_is_finite(model: keras.Model) -> bool:
+    """True when every weight the scorer uses is finite (a diverged training is not)."""
+    net = _extract(model)
+    arrays = [net.user_mlp, net.video_mlp, net.w0_user, net.w0_video, net.b0, net.out_mlp, np.asarray(net.out_bias)]
+    arrays += [a for pair in net.tail for a in pair]
+    arrays += [a for a in (net.gmf_user, net.gmf_video, net.out_gmf, net.user_bias, net.video_bias) if a is not None]
+    return all(bool(np.all(np.isfinite(a))) for a in arrays)

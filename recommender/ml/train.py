@@ -13,7 +13,9 @@ Two architectures share the layer names the numpy scorer (``score.py``) reads:
     gmf_user_embedding * gmf_video_embedding -> gmf_flatten --------------------\
     mlp_user_embedding ++ mlp_video_embedding -> mlp_flatten -> mlp_dense_* --- neumf_concat -> output
 
-``output`` is ``Dense(1, sigmoid)``: a completion in [0, 1].
+``output`` is ``Dense(1, sigmoid)``: a completion in [0, 1].  With ``use_bias`` it is a
+linear ``Dense(1)`` whose logit gets ``user_bias[u] + video_bias[v]`` added before the
+sigmoid (``prediction``); with ``dropout`` a ``Dropout`` follows every ``mlp_dense_*``.
 
 Training runs a custom loop: one ``tf.function`` runs a whole epoch (a graph
 ``while`` loop over mini-batches), so the per-epoch Python overhead is one call.
@@ -42,6 +44,7 @@ import tensorflow as tf
 
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
+from recommender.ml.sampling import NegativeSampler
 from recommender.ml.score import score_pairs
 
 EpochCallback = Callable[[int, int, dict], None]
@@ -55,7 +58,15 @@ def _embedding(n: int, config: TrainConfig, name: str) -> keras.layers.Embedding
 def _mlp_tower(x: Any, config: TrainConfig) -> Any:
     for i, units in enumerate(config.hidden_units):
         x = keras.layers.Dense(units, activation="relu", name=f"mlp_dense_{i}")(x)
+        if config.dropout > 0:
+            x = keras.layers.Dropout(config.dropout, name=f"mlp_dropout_{i}")(x)
     return x
+
+
+def _bias(n: int, config: TrainConfig, name: str, inputs: Any) -> Any:
+    reg = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    layer = keras.layers.Embedding(n, 1, embeddings_initializer="zeros", embeddings_regularizer=reg, name=name)
+    return keras.layers.Flatten(name=f"{name}_flatten")(layer(inputs))
 
 
 def build_model(n_users: int, n_videos: int, config: TrainConfig) -> keras.Model:
@@ -87,7 +98,16 @@ def build_model(n_users: int, n_videos: int, config: TrainConfig) -> keras.Model
         m = keras.layers.Flatten(name="mlp_flatten")(m)
         m = _mlp_tower(m, config)
         x = keras.layers.Concatenate(name="neumf_concat")([g, m])
-    out = keras.layers.Dense(1, activation="sigmoid", name="output")(x)
+    if config.use_bias:
+        # output = sigmoid(Dense(x) + user bias + video bias); "output" stays the layer
+        # holding the final kernel, so the scorer reads the same names either way.
+        logit = keras.layers.Dense(1, name="output")(x)
+        ub = _bias(n_users, config, "user_bias", user)
+        vb = _bias(n_videos, config, "video_bias", video)
+        logit = keras.layers.Add(name="bias_add")([logit, ub, vb])
+        out = keras.layers.Activation("sigmoid", name="prediction")(logit)
+    else:
+        out = keras.layers.Dense(1, activation="sigmoid", name="output")(x)
     model = keras.Model([user, video], out, name=f"ncf_{config.architecture}")
     loss = "mse" if config.objective == "completion" else "binary_crossentropy"
     model.compile(
@@ -129,37 +149,8 @@ class TrainResult:
 # ----------------------------------------------------------------------------- sampling
 
 
-class _NegativeSampler:
-    """Uniform sampling of *unwatched* videos for given users, exact and vectorised.
-
-    For a user whose sorted watched list is ``w_0 < w_1 < ...``, the ``r``-th unwatched
-    video is ``r + k`` where ``k = #{i : w_i - i <= r}``; ``w_i - i`` is non-decreasing
-    within a row, so offsetting rows by ``user * n_videos`` makes one global sorted
-    array and ``k`` is a single ``searchsorted`` -- no rejection loop.
-    """
-
-    def __init__(self, data: InteractionMatrix) -> None:
-        m = data.matrix
-        self.n_videos = data.n_videos
-        self.indptr = m.indptr.astype(np.int64)
-        counts = np.diff(self.indptr)
-        rows = np.repeat(np.arange(data.n_users, dtype=np.int64), counts)
-        rank_in_row = np.arange(m.nnz, dtype=np.int64) - self.indptr[rows]
-        self.keys = rows * self.n_videos + (m.indices.astype(np.int64) - rank_in_row)
-        self.unwatched = self.n_videos - counts
-
-    def sample(self, users: np.ndarray, per_user: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``per_user`` negatives for every entry of ``users``; users who watched the
-        whole catalogue get none."""
-        users = np.repeat(users.astype(np.int64), per_user)
-        free = self.unwatched[users]
-        users = users[free > 0]
-        free = free[free > 0]
-        r = (rng.random(len(users)) * free).astype(np.int64)
-        np.minimum(r, free - 1, out=r)  # guard the float edge case random() * n == n
-        k = np.searchsorted(self.keys, users * self.n_videos + r, side="right")
-        k -= self.indptr[users]
-        return users.astype(np.int32), (r + k).astype(np.int32)
+# Kept under its historical name; the sampler lives in the TensorFlow-free sampling module.
+_NegativeSampler = NegativeSampler
 
 
 # ----------------------------------------------------------------------------- training
@@ -179,7 +170,26 @@ def _split(n: int, config: TrainConfig, rng: np.random.Generator) -> tuple[np.nd
 XLA_MIN_SAMPLES = 2_000_000
 
 
-def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool) -> Any:
+class _Ema:
+    """Exponential moving average of the trainable weights (``config.ema``), updated after
+    every optimiser step inside the epoch loop.  Validation and the returned model use the
+    averaged weights: they smooth the noise of the last steps, much like averaging several
+    checkpoints."""
+
+    def __init__(self, model: keras.Model, momentum: float) -> None:
+        self.variables = model.trainable_variables
+        self.shadows = [tf.Variable(np.asarray(v.numpy()), trainable=False) for v in self.variables]
+        self.momentum = momentum
+
+    def swap(self) -> None:
+        """Exchange the live weights and their averages (call twice to undo)."""
+        for var, shadow in zip(self.variables, self.shadows, strict=True):
+            live = np.asarray(var.numpy())
+            var.assign(shadow.numpy())
+            shadow.assign(live)
+
+
+def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool, ema: _Ema | None = None) -> Any:
     """A ``tf.function`` training one epoch: a graph loop over the mini-batches of
     ``(steps, batch_size)`` arrays.  Padding entries have weight 0; a batch's loss is
     the weighted mean, as in Keras.  Returns (mean loss, mean absolute error)."""
@@ -187,6 +197,12 @@ def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool) -
     variables = model.trainable_variables
     optimizer.build(variables)  # create the slot variables outside the graph
     bce = config.objective == "expected_completion"
+    # l2_rows: the embedding rows each example looks up, split by the input they read.
+    row_tables: list[tuple[Any, bool]] = []
+    if config.l2_rows > 0:
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Embedding):
+                row_tables.append((layer.embeddings, layer.name.startswith(("user", "gmf_user", "mlp_user"))))
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def run_epoch(users: Any, videos: Any, labels: Any, weights: Any) -> Any:
@@ -207,8 +223,19 @@ def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool) -
                 loss = tf.reduce_sum(per_sample * w) / count
                 if model.losses:  # L2 on the embeddings
                     loss += tf.add_n(model.losses)
+                if row_tables:  # L2 on the looked-up rows, per example
+                    penalty = tf.add_n(
+                        [
+                            tf.reduce_sum(tf.square(tf.gather(table, u[:, 0] if is_user else v[:, 0])), axis=1)
+                            for table, is_user in row_tables
+                        ]
+                    )
+                    loss += config.l2_rows * tf.reduce_sum(penalty * w) / count
             grads = tape.gradient(loss, variables)
             optimizer.apply(grads, variables)
+            if ema is not None:
+                for shadow, var in zip(ema.shadows, variables, strict=True):
+                    shadow.assign(ema.momentum * shadow + (1.0 - ema.momentum) * var)
             total_loss += loss * count
             total_abs += tf.reduce_sum(tf.abs(y - pred)[:, 0] * w)
         n = tf.reduce_sum(weights)
@@ -237,7 +264,7 @@ class _EpochData:
         users: np.ndarray,
         videos: np.ndarray,
         labels: np.ndarray,
-        sampler: _NegativeSampler | None,
+        sampler: NegativeSampler | None,
         config: TrainConfig,
         rng: np.random.Generator,
     ) -> None:
@@ -304,7 +331,7 @@ def train_model(
     has_val = len(val_idx) > 0
 
     bce = config.objective == "expected_completion"
-    sampler = _NegativeSampler(data) if bce and config.negatives > 0 else None
+    sampler = NegativeSampler(data) if bce and config.negatives > 0 else None
     if has_val:
         vl_u, vl_v, vl_y = va_u, va_v, va_y
         if sampler is not None:
@@ -319,7 +346,8 @@ def train_model(
         jit_compile = per_epoch * config.epochs >= XLA_MIN_SAMPLES
 
     model = build_model(data.n_users, data.n_videos, config)
-    run_epoch = _make_epoch_fn(model, config, jit_compile)
+    ema = _Ema(model, config.ema) if config.ema > 0 else None
+    run_epoch = _make_epoch_fn(model, config, jit_compile, ema)
 
     history: list[dict] = []
     best_loss = math.inf
@@ -337,6 +365,8 @@ def train_model(
             arrays = upcoming.result()
             if epoch < config.epochs:
                 upcoming = pool.submit(epoch_data.next)
+            if config.lr_decay != 1.0:
+                model.optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** (epoch - 1))
             loss, abs_err = run_epoch(*arrays)
             loss, abs_err = float(loss), float(abs_err)
             train_seconds += time.perf_counter() - t0
@@ -350,12 +380,20 @@ def train_model(
                 "val_rmse": None,
                 "val_mae": None,
             }
+            improved = False
             if has_val:
+                if ema is not None:
+                    ema.swap()  # validate the averaged weights
                 pred = score_pairs(model, vl_u, vl_v)
                 logs["val_loss"] = _val_loss(pred, vl_y, bce)
                 err = pred[: len(va_y)].astype(np.float64) - va_y
                 logs["val_rmse"] = float(np.sqrt(np.mean(err**2)))
                 logs["val_mae"] = float(np.mean(np.abs(err)))
+                improved = logs["val_loss"] < best_loss
+                if improved:
+                    best_weights = model.get_weights()
+                if ema is not None:
+                    ema.swap()
             logs["samples"] = n_samples
             logs["seconds"] = time.perf_counter() - t0
             history.append(logs)
@@ -366,9 +404,8 @@ def train_model(
             if not has_val:
                 best_epoch = epoch
                 continue
-            if logs["val_loss"] < best_loss:
+            if improved:
                 best_loss, best_epoch, wait = logs["val_loss"], epoch, 0
-                best_weights = model.get_weights()
             else:
                 wait += 1
                 if wait >= config.patience:  # keras.callbacks.EarlyStopping's rule
@@ -376,8 +413,10 @@ def train_model(
         upcoming.cancel()
 
     holdout: dict[str, Any] = {}
+    if ema is not None and not has_val:
+        ema.swap()  # publish the averaged weights
     if has_val:
-        if best_weights is not None and best_epoch != len(history):
+        if best_weights is not None and (best_epoch != len(history) or ema is not None):
             model.set_weights(best_weights)
         pred = score_pairs(model, va_u, va_v).astype(np.float64)
         holdout = {

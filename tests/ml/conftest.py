@@ -91,3 +91,8 @@ def _model_dir(tmp_path: Path) -> Path:
     """Shadows the autouse fixture of the same name in tests/conftest.py, which needs
     pytest-django's ``settings``: the ML tests run without Django (``-p no:django``)."""
     return tmp_path / "models"
+
+
+@pytest.fixture(autouse=True)
+def _no_event_triggered_retrains() -> None:
+    """Shadows the Django-settings fixture of the same name in tests/conftest.py (see ``_model_dir``)."""

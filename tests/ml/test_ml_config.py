@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from recommender.ml.config import ARCHITECTURES, OBJECTIVES, TrainConfig
+from recommender.ml.config import ARCHITECTURES, DEFAULT_PRESET, OBJECTIVES, PRESETS, TrainConfig, preset_config
 
 
 def test_defaults() -> None:
@@ -67,8 +67,34 @@ def test_replace_returns_validated_copy() -> None:
         ("patience", -1),
         ("seed", -1),
         ("seed", 2**32),
+        ("l2_rows", -0.1),
+        ("l2_rows", float("inf")),
+        ("lr_decay", 0.0),
+        ("lr_decay", 1.5),
+        ("dropout", 1.0),
+        ("dropout", -0.2),
+        ("use_bias", 1),
     ],
 )
 def test_invalid_fields_raise(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
+
+
+def test_new_options_default_to_the_reference_network() -> None:
+    c = TrainConfig()
+    assert (c.l2, c.l2_rows, c.dropout, c.use_bias, c.lr_decay) == (0.0, 0.0, 0.0, False, 1.0)
+
+
+def test_presets() -> None:
+    assert preset_config("reference") == TrainConfig(objective="completion")
+    ranking = preset_config("ranking")
+    assert ranking.objective == "expected_completion" and ranking.architecture == "neumf"
+    rating = preset_config("rating", seed=3)
+    assert rating.objective == "completion" and rating.use_bias and rating.l2 > 0 and rating.seed == 3
+    assert set(DEFAULT_PRESET) == set(OBJECTIVES) and set(DEFAULT_PRESET.values()) <= set(PRESETS)
+    assert all(PRESETS[DEFAULT_PRESET[o]]["objective"] == o for o in OBJECTIVES)
+    with pytest.raises(ValueError, match="preset"):
+        preset_config("fastest")
+    with pytest.raises(ValueError, match="epochs"):
+        preset_config("ranking", epochs=0)

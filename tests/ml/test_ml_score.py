@@ -177,3 +177,26 @@ def test_video_embeddings_shape(trained, small_data, architecture) -> None:
     emb = video_embeddings(trained[("completion", architecture)])
     width = 8 if architecture == "mlp" else 16
     assert emb.shape == (small_data.n_videos, width) and emb.dtype == np.float32
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_threaded_top_n_equals_single_block(trained, small_data, threads) -> None:
+    model = trained[("expected_completion", "neumf")]
+    reference = score_top_n(model, small_data, top_n=7, threads=1, block_pairs=10**9)
+    got = score_top_n(model, small_data, top_n=7, threads=threads, block_pairs=small_data.n_videos * 4)
+    np.testing.assert_array_equal(got.video_index, reference.video_index)
+    np.testing.assert_array_equal(got.reason_index, reference.reason_index)
+    np.testing.assert_allclose(got.score, reference.score, atol=1e-6)
+    with pytest.raises(ValueError, match="threads"):
+        score_top_n(model, small_data, threads=0)
+
+
+def test_top_n_refuses_nan_scores(small_data, tiny_config) -> None:
+    from recommender.ml.score import NonFiniteScoresError
+
+    model = build_model(small_data.n_users, small_data.n_videos, tiny_config)
+    weights = model.get_layer("output").get_weights()
+    weights[1][:] = np.nan
+    model.get_layer("output").set_weights(weights)
+    with pytest.raises(NonFiniteScoresError):
+        score_top_n(model, small_data, top_n=3)

@@ -178,3 +178,95 @@ def test_expected_completion_ranks_watched_above_unwatched(small_data) -> None:
     )
     watched = small_data.watched_mask(np.arange(small_data.n_users))
     assert pred[watched].mean() > pred[~watched].mean() + 0.1
+
+
+def test_bias_and_dropout_layers_only_when_asked() -> None:
+    plain = {layer.name for layer in build_model(4, 5, TrainConfig(objective="completion")).layers}
+    assert not {n for n in plain if "bias" in n or "dropout" in n}
+    config = TrainConfig(architecture="neumf", embedding_dim=4, hidden_units=(8, 4), use_bias=True, dropout=0.2)
+    model = build_model(4, 5, config)
+    names = {layer.name for layer in model.layers}
+    assert {"user_bias", "video_bias", "bias_add", "prediction", "mlp_dropout_0", "mlp_dropout_1"} <= names
+    assert model.get_layer("output").activation.__name__ == "linear"
+    assert model.get_layer("user_bias").output_dim == 1
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_biased_model_learns_biases_and_scores_like_predict(small_data, tiny_config, architecture) -> None:
+    config = tiny_config.replace(
+        objective="completion", architecture=architecture, use_bias=True, dropout=0.3, epochs=3, learning_rate=0.05
+    )
+    model = train_model(small_data, config).model
+    assert np.abs(model.get_layer("video_bias").get_weights()[0]).max() > 0  # zeros at the start
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, small_data.n_users, 300)
+    videos = rng.integers(0, small_data.n_videos, 300)
+    expected = model.predict([users[:, None], videos[:, None]], verbose=0).ravel()  # dropout off
+    from recommender.ml.score import score_pairs, score_users
+
+    np.testing.assert_allclose(score_pairs(model, users, videos), expected, atol=1e-5)
+    rows = score_users(model, np.array([1, 2]), n_videos=small_data.n_videos)
+    np.testing.assert_allclose(
+        rows.ravel(),
+        score_pairs(model, np.repeat([1, 2], small_data.n_videos), np.tile(np.arange(small_data.n_videos), 2)),
+        atol=1e-6,
+    )
+
+
+def test_l2_rows_shrinks_the_embeddings(small_data, tiny_config) -> None:
+    config = tiny_config.replace(objective="completion", epochs=3, learning_rate=0.02)
+    free = train_model(small_data, config).model
+    shrunk = train_model(small_data, config.replace(l2_rows=1.0)).model
+    norm = lambda m: np.linalg.norm(m.get_layer("user_embedding").get_weights()[0])  # noqa: E731
+    assert norm(shrunk) < 0.8 * norm(free)
+
+
+def test_lr_decay_lowers_the_learning_rate_every_epoch(small_data, tiny_config) -> None:
+    config = tiny_config.replace(epochs=3, learning_rate=0.01, lr_decay=0.5)
+    model = train_model(small_data, config).model
+    # epoch e trains with 0.01 * 0.5 ** (e - 1): the last epoch used 0.0025
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.0025)
+
+
+def test_model_is_finite(small_data, tiny_config) -> None:
+    from recommender.ml.score import model_is_finite
+
+    model = build_model(
+        small_data.n_users, small_data.n_videos, tiny_config.replace(architecture="neumf", use_bias=True)
+    )
+    assert model_is_finite(model)
+    weights = model.get_layer("video_bias").get_weights()
+    weights[0][3, 0] = np.nan
+    model.get_layer("video_bias").set_weights(weights)
+    assert not model_is_finite(model)
+
+
+def test_ema_publishes_the_moving_average_of_the_weights(small_data, tiny_config) -> None:
+    import tensorflow as tf
+
+    from recommender.ml.train import _Ema
+
+    config = tiny_config.replace(objective="completion", epochs=2, learning_rate=0.05)
+    plain = train_model(small_data, config).model
+    averaged = train_model(small_data, config.replace(ema=0.9)).model
+    # same seed, same steps: the EMA run ends on different (smoothed) weights
+    assert not np.allclose(plain.get_weights()[0], averaged.get_weights()[0])
+    # the average itself: one update of momentum 0.5 from 0 towards 2 is 1; swap exchanges live and average
+    model = build_model(2, 3, TrainConfig(objective="completion", embedding_dim=2, hidden_units=(2,)))
+    ema = _Ema(model, 0.5)
+    var = ema.variables[0]
+    var.assign(np.zeros_like(var.numpy()))
+    ema.shadows[0].assign(np.zeros_like(var.numpy()))
+    var.assign(np.full_like(var.numpy(), 2.0))
+    ema.shadows[0].assign(ema.momentum * ema.shadows[0] + (1 - ema.momentum) * tf.convert_to_tensor(var.numpy()))
+    ema.swap()
+    np.testing.assert_allclose(var.numpy(), 1.0)
+    np.testing.assert_allclose(ema.shadows[0].numpy(), 2.0)
+
+
+def test_ema_with_validation_restores_averaged_best_weights(small_data, tiny_config) -> None:
+    config = tiny_config.replace(objective="completion", epochs=4, min_validation_samples=50, ema=0.5)
+    result = train_model(small_data, config)
+    best = result.history[result.best_epoch - 1]
+    # the holdout figure is measured on the returned weights: those validated at the best epoch
+    assert result.holdout["rmse"] == pytest.approx(best["val_rmse"], rel=1e-6)

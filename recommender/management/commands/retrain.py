@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender.ml.config import ARCHITECTURES, OBJECTIVES
+from recommender.ml.config import ARCHITECTURES, OBJECTIVES, PRESETS
 from recommender.models import ModelVersion
 from recommender.services import RetrainError, retrain, retrain_enqueue, train_config_build
 
@@ -17,6 +17,10 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+# Stages that report per-epoch progress: the held-out evaluation's training, then the final one.
+EPOCH_STAGES = (ModelVersion.Stage.EVALUATING, ModelVersion.Stage.TRAINING)
 
 
 class Command(BaseCommand):
@@ -38,6 +42,18 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=_positive_int, help="Training batch size.")
         parser.add_argument("--embedding-dim", type=_positive_int, help="Size of the user and video embeddings.")
         parser.add_argument("--seed", type=int, help="Random seed (same data + seed = same model).")
+        parser.add_argument(
+            "--preset",
+            choices=sorted(PRESETS),
+            help="Start from a named configuration (reference, ranking, rating; see docs/benchmarks.md); "
+            "default: the objective's own (ranking for expected_completion, reference for completion).",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Activate the new version even if the promotion gate rejects it (worse metric, "
+            "non-finite scores, too few users served).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the per-epoch progress bar.")
         parser.add_argument(
             "--async",
@@ -52,11 +68,15 @@ class Command(BaseCommand):
             for name in ("objective", "architecture", "epochs", "batch_size", "embedding_dim", "seed")
             if options[name] is not None
         }
+        if options["preset"] is not None:
+            overrides["preset"] = options["preset"]
         try:
             config = train_config_build(**overrides)
         except ValueError as exc:
             raise CommandError(f"Invalid training settings: {exc}") from None
 
+        if options["queue"] and options["force"]:
+            raise CommandError("--force applies to a retrain run here; it cannot be combined with --async.")
         if options["queue"]:
             try:
                 task_id = retrain_enqueue(triggered_by="command", **overrides)
@@ -67,21 +87,30 @@ class Command(BaseCommand):
 
         progress = _Progress(self.stderr, enabled=not options["no_progress"])
         try:
-            version = retrain(config=config, triggered_by="command", on_progress=progress.update)
+            version = retrain(
+                config=config, triggered_by="command", on_progress=progress.update, force=options["force"]
+            )
         except RetrainError as exc:
             progress.close()
             raise CommandError(str(exc).splitlines()[0]) from None
         progress.close()
         self._summary(version)
+        if version.status == ModelVersion.Status.REJECTED:
+            active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+            kept = f"version {active.pk} stays active" if active else "no version is active"
+            raise CommandError(
+                f"Model version {version.pk} was rejected by the promotion gate: {version.gate.get('reason')}; "
+                f"{kept} (rerun with --force, or `manage.py rollback {version.pk}`, to activate it anyway)."
+            )
 
     def _summary(self, version: ModelVersion) -> None:
         out = self.stdout
         loss = version.final_loss
-        out.write(
-            self.style.SUCCESS(
-                f"Model version {version.pk} is now active ({version.objective}, {version.architecture})."
-            )
-        )
+        if version.status == ModelVersion.Status.ACTIVE:
+            headline = self.style.SUCCESS(f"Model version {version.pk} is now active")
+        else:
+            headline = self.style.WARNING(f"Model version {version.pk} is {version.get_status_display()}")
+        out.write(f"{headline} ({version.objective}, {version.architecture}).")
         out.write(
             f"  data: {version.n_users} users, {version.n_videos} videos, {version.n_events} events "
             f"({version.n_interactions} user-video pairs, last event id {version.last_event_id})"
@@ -90,11 +119,30 @@ class Command(BaseCommand):
         line = f"  training: {metrics.get('epochs_run', len(version.history))} epochs"
         if loss is not None:
             line += f", final loss {loss:.4f}"
-        if metrics.get("holdout_rmse") is not None:
-            line += f", holdout RMSE {metrics['holdout_rmse']:.4f} / MAE {metrics['holdout_mae']:.4f}"
         out.write(line)
+        out.write("  " + _evaluation_line(metrics))
+        if version.gate:
+            verdict = "passed" if version.gate.get("passed") else "forced" if version.gate.get("forced") else "rejected"
+            out.write(f"  promotion gate: {verdict} ({version.gate.get('reason')})")
         out.write(f"  recommendations written: {version.n_recommendations}")
         out.write("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in version.durations.items()))
+
+
+def _evaluation_line(metrics: dict) -> str:
+    if metrics.get("evaluation") != "held_out":
+        return f"evaluation skipped: {metrics.get('evaluation_note', 'not run')}"
+    parts = []
+    if isinstance(metrics.get("ndcg_at_10"), float):
+        parts.append(
+            f"HR@10 {metrics['hr_at_10']:.4f} / NDCG@10 {metrics['ndcg_at_10']:.4f} on {metrics['n_ranked']} users "
+            f"(most-popular {metrics['baseline_popular_hr_at_10']:.4f} / {metrics['baseline_popular_ndcg_at_10']:.4f})"
+        )
+    if isinstance(metrics.get("rmse"), float):
+        parts.append(
+            f"RMSE {metrics['rmse']:.4f} / MAE {metrics['mae']:.4f} on {metrics['n_rated']} pairs "
+            f"(user+video bias {metrics['baseline_bias_rmse']:.4f})"
+        )
+    return "held-out evaluation: " + ("; ".join(parts) or "no figures")
 
 
 class _Progress:
@@ -111,16 +159,18 @@ class _Progress:
             return
         if version.stage != self.stage:
             self.stage = version.stage
-            if self.bar is not None and version.stage != ModelVersion.Stage.TRAINING:
+            if self.bar is not None:
                 self.bar.close()
                 self.bar = None
-            if version.stage != ModelVersion.Stage.TRAINING:
+            if version.stage not in EPOCH_STAGES:
                 self.stream.write(f"… {version.get_stage_display()}")
-        if version.stage == ModelVersion.Stage.TRAINING and version.epoch:
+        if version.stage in EPOCH_STAGES and version.epoch:
             from tqdm import tqdm
 
             if self.bar is None:
-                self.bar = tqdm(total=version.epochs_total, desc="training", unit="epoch", file=sys.stderr)
+                self.bar = tqdm(
+                    total=version.epochs_total, desc=version.get_stage_display(), unit="epoch", file=sys.stderr
+                )
             self.bar.total = version.epochs_total
             last = version.history[-1] if version.history else {}
             postfix = {k: f"{last[k]:.4f}" for k in ("loss", "val_loss") if isinstance(last.get(k), (int, float))}

@@ -1,0 +1,80 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from recommender.evaluation import version_evaluate
+from recommender.exceptions import RetrainError
+from recommender.management.commands._versions import version_or_error
+
+# (metric key, label, unit) in display order; unit "stars" also shows value x 5.
+ROWS = [
+    ("hr_at_10", "HR@10", None),
+    ("ndcg_at_10", "NDCG@10", None),
+    ("baseline_popular_hr_at_10", "HR@10 most-popular", None),
+    ("baseline_popular_ndcg_at_10", "NDCG@10 most-popular", None),
+    ("rmse", "RMSE (completion)", "stars"),
+    ("mae", "MAE (completion)", "stars"),
+    ("baseline_bias_rmse", "RMSE user+video bias", "stars"),
+    ("baseline_mean_rmse", "RMSE global mean", "stars"),
+    ("coverage_at_10", "catalog coverage top 10", None),
+    ("users_served_share", "users served", None),
+    ("n_ranked", "users ranked", "count"),
+    ("n_rated", "pairs rated", "count"),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Show a model version's quality: the held-out metrics recorded when it was trained, the "
+        "promotion gate's verdict, and the model measured on the watches recorded since it was "
+        "trained. Default: the active version."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("version", nargs="?", type=int, help="Model version id (default: the active version).")
+        parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
+
+    def handle(self, *args, version=None, **options):
+        target = version_or_error(version)
+        try:
+            report = version_evaluate(version=target)
+        except RetrainError as exc:
+            raise CommandError(str(exc).splitlines()[0]) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(report, indent=2, sort_keys=True))
+            return
+        self._table(report)
+
+    def _table(self, report: dict) -> None:
+        out = self.stdout
+        out.write(
+            f"Model version {report['version']} ({report['status']}, {report['objective']}, "
+            f"{report['architecture']}), trained on {report['trained_on_events']} events "
+            f"up to event {report['last_event_id']}."
+        )
+        offline = report["offline"] or {}
+        forward = report["forward"] or {}
+        if offline.get("evaluation") == "skipped":
+            out.write(f"Held-out evaluation skipped: {offline.get('evaluation_note', '')}")
+        out.write(f"{'metric':<26}{'held out at training':>22}{'watches since':>16}")
+        for key, label, unit in ROWS:
+            if key not in offline and key not in forward:
+                continue
+            out.write(f"{label:<26}{_cell(offline.get(key), unit):>22}{_cell(forward.get(key), unit):>16}")
+        out.write(f"Watches since: {report.get('forward_note', '')}.")
+        gate = report.get("gate") or {}
+        if gate:
+            verdict = "passed" if gate.get("passed") else "FORCED" if gate.get("forced") else "REJECTED"
+            out.write(f"Promotion gate: {verdict} — {gate.get('reason', '')}")
+
+
+def _cell(value, unit) -> str:
+    if value is None:
+        return "–"
+    if unit == "count":
+        return str(value)
+    if unit == "stars" and isinstance(value, (int, float)):
+        return f"{value:.4f} ({value * 5:.3f}★)"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)

@@ -1,0 +1,78 @@
+"""Offline evaluation of a training configuration on one interaction matrix.
+
+:func:`offline_evaluate` carves the held-out pairs out of the matrix
+(:func:`~recommender.ml.evaluate.evaluation_split`), trains a model on the rest with the
+given configuration and measures it (:func:`~recommender.ml.evaluate.split_metrics`).
+The retrain service records the result on every model version; the published model may
+then be refit on all pairs (see ``recommender/evaluation.py``).  Imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from recommender.ml.config import TrainConfig
+from recommender.ml.data import InteractionMatrix
+from recommender.ml.evaluate import EvaluationSplit, evaluation_split, split_metrics
+from recommender.ml.score import score_pairs
+from recommender.ml.train import EpochCallback, TrainResult, train_model
+
+
+class EvaluationUnavailable(ValueError):
+    """The matrix has nothing to hold out (no user watched two or more videos)."""
+
+
+@dataclass
+class OfflineEvaluation:
+    """``metrics``: see :func:`~recommender.ml.evaluate.split_metrics`, plus
+    ``holdout_fraction``, ``epochs_run`` / ``best_epoch`` of the evaluated training and
+    ``seconds`` (split + train + measure).  ``result``: that training (its model saw only
+    ``split.train``)."""
+
+    metrics: dict[str, Any]
+    result: TrainResult
+    split: EvaluationSplit
+
+
+def offline_evaluate(
+    data: InteractionMatrix,
+    last_seen: Any,
+    config: TrainConfig,
+    *,
+    holdout_fraction: float = 0.1,
+    negatives: int = 99,
+    k: int = 10,
+    max_ranked_users: int | None = None,
+    on_epoch_end: EpochCallback | None = None,
+    jit_compile: bool | None = None,
+) -> OfflineEvaluation:
+    """Hold out, train on the rest, measure.  Seeded by ``config.seed`` throughout.
+
+    Raises :class:`EvaluationUnavailable` when no user has two or more pairs.
+    """
+    started = time.perf_counter()
+    split = evaluation_split(data, last_seen, holdout_fraction=holdout_fraction, seed=config.seed)
+    if len(split.ranked_user) == 0:
+        raise EvaluationUnavailable("no user has watched two or more videos, so nothing can be held out")
+    result = train_model(split.train, config, on_epoch_end=on_epoch_end, jit_compile=jit_compile)
+    model = result.model
+    metrics = split_metrics(
+        lambda u, v: score_pairs(model, np.asarray(u), np.asarray(v)),
+        data,
+        split,
+        negatives=negatives,
+        k=k,
+        seed=config.seed,
+        max_ranked_users=max_ranked_users,
+    )
+    metrics.update(
+        holdout_fraction=holdout_fraction,
+        epochs_run=result.epochs_run,
+        best_epoch=result.best_epoch,
+        seconds=round(time.perf_counter() - started, 4),
+    )
+    return OfflineEvaluation(metrics=metrics, result=result, split=split)

@@ -1,0 +1,86 @@
+"""Sampling of *unwatched* videos (numpy only, no TensorFlow).
+
+Training draws negatives with replacement every epoch (:class:`NegativeSampler`); the
+leave-one-out evaluation needs, per user, a fixed set of *distinct* unwatched videos
+(:func:`sample_distinct_unwatched`).  Both rest on one exact, vectorised mapping from
+"the r-th unwatched video of user u" to a video index (:meth:`NegativeSampler.unwatched_at`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.ml.data import InteractionMatrix
+
+
+class NegativeSampler:
+    """Uniform sampling of *unwatched* videos for given users, exact and vectorised.
+
+    For a user whose sorted watched list is ``w_0 < w_1 < ...``, the ``r``-th unwatched
+    video is ``r + k`` where ``k = #{i : w_i - i <= r}``; ``w_i - i`` is non-decreasing
+    within a row, so offsetting rows by ``user * n_videos`` makes one global sorted
+    array and ``k`` is a single ``searchsorted`` -- no rejection loop.
+    """
+
+    def __init__(self, data: InteractionMatrix) -> None:
+        m = data.matrix
+        self.n_videos = data.n_videos
+        self.indptr = m.indptr.astype(np.int64)
+        counts = np.diff(self.indptr)
+        rows = np.repeat(np.arange(data.n_users, dtype=np.int64), counts)
+        rank_in_row = np.arange(m.nnz, dtype=np.int64) - self.indptr[rows]
+        self.keys = rows * self.n_videos + (m.indices.astype(np.int64) - rank_in_row)
+        self.unwatched = self.n_videos - counts
+
+    def unwatched_at(self, users: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+        """Video index of the ``ranks[i]``-th (0-based) unwatched video of ``users[i]``;
+        callers guarantee ``0 <= ranks[i] < unwatched[users[i]]``."""
+        users = users.astype(np.int64)
+        ranks = ranks.astype(np.int64)
+        k = np.searchsorted(self.keys, users * self.n_videos + ranks, side="right")
+        k -= self.indptr[users]
+        return ranks + k
+
+    def sample(self, users: np.ndarray, per_user: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``per_user`` negatives (with replacement) for every entry of ``users``; users
+        who watched the whole catalogue get none."""
+        users = np.repeat(users.astype(np.int64), per_user)
+        free = self.unwatched[users]
+        users = users[free > 0]
+        free = free[free > 0]
+        r = (rng.random(len(users)) * free).astype(np.int64)
+        np.minimum(r, free - 1, out=r)  # guard the float edge case random() * n == n
+        return users.astype(np.int32), self.unwatched_at(users, r).astype(np.int32)
+
+
+def sample_distinct_unwatched(
+    data: InteractionMatrix, users: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """For every entry of ``users``, ``n`` *distinct* videos that user never watched in
+    ``data``, as an ``(len(users), n)`` int64 array.
+
+    A user with fewer than ``n`` unwatched videos gets all of them (in ascending order)
+    and ``-1`` in the remaining columns.  Seeded through ``rng``: the same inputs and
+    generator state give the same draw.
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"n must be an integer >= 0, got {n!r}")
+    users = np.asarray(users, dtype=np.int64)
+    sampler = NegativeSampler(data)
+    out = np.full((len(users), n), -1, dtype=np.int64)
+    if n == 0 or len(users) == 0:
+        return out
+    free = sampler.unwatched[users]
+    ranks = np.full((len(users), n), -1, dtype=np.int64)
+    few = free <= n
+    # Users with at most n unwatched videos: all of them.
+    cols = np.arange(n)
+    ranks[few] = np.where(cols[None, :] < free[few, None], cols[None, :], -1)
+    # The others: n distinct ranks out of `free` (numpy draws these without a full
+    # permutation when n is small relative to free).
+    for row in np.flatnonzero(~few):
+        ranks[row] = np.sort(rng.choice(int(free[row]), size=n, replace=False))
+    valid = ranks >= 0
+    rows = np.broadcast_to(users[:, None], ranks.shape)
+    out[valid] = sampler.unwatched_at(rows[valid], ranks[valid])
+    return out

@@ -1,0 +1,149 @@
+"""Every retrain records held-out metrics; `manage.py evaluate` shows them and measures newer watches."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from quality_support import START, watch_history  # noqa: F401  (fixture)
+
+from recommender.models import ModelVersion
+from recommender.services import retrain, train_config_build
+from videos.models import Video, WatchEvent
+
+RANKING_KEYS = {"hr_at_10", "ndcg_at_10", "n_ranked", "negatives", "baseline_popular_hr_at_10"}
+RATING_KEYS = {"rmse", "mae", "n_rated", "baseline_mean_rmse", "baseline_bias_rmse", "baseline_bias_mae"}
+
+
+@pytest.mark.django_db
+def test_retrain_records_held_out_metrics_and_refits(watch_history, fast_config):  # noqa: F811
+    users, videos = watch_history
+    version = retrain(config=fast_config)
+    m = version.metrics
+    assert version.status == ModelVersion.Status.ACTIVE
+    assert m["evaluation"] == "held_out" and m["refit"] is True
+    assert RANKING_KEYS | RATING_KEYS <= set(m)
+    assert m["n_ranked"] == len(users)  # everyone watched 4+ videos: each gives up the latest
+    # 4..6 watches -> n = 3..5 left after the latest -> floor(0.1 * n + 0.5) = 0, 0, 1 rated
+    assert m["n_rated"] == sum(1 for i in range(len(users)) if i % 3 == 2) == 4
+    assert m["negatives"] == 99 or m["negatives"] <= len(videos)
+    assert 0 <= m["ndcg_at_10"] <= m["hr_at_10"] <= 1
+    assert m["scores_finite"] is True
+    assert m["users_served_share"] == 1.0 and 0 < m["coverage_at_10"] <= 1
+    # the published model is refit on everything for the evaluated epoch count, without a validation split
+    assert m["epochs_run"] == m["evaluation_best_epoch"] == len(version.history)
+    assert all(h["val_loss"] is None for h in version.history)
+    assert "evaluate" in version.durations
+    assert version.gate["passed"] is True and version.gate["compared_with"] is None
+
+
+@pytest.mark.django_db
+def test_refit_off_publishes_the_evaluated_model(watch_history, fast_config, settings):  # noqa: F811
+    settings.RECOMMENDER_REFIT = False
+    version = retrain(config=fast_config)
+    assert version.metrics["refit"] is False
+    assert version.metrics["epochs_run"] == version.metrics["evaluation_epochs_run"]
+    assert version.status == ModelVersion.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_evaluation_can_be_switched_off(watch_history, fast_config, settings):  # noqa: F811
+    settings.RECOMMENDER_EVALUATE = False
+    version = retrain(config=fast_config)
+    assert version.metrics["evaluation"] == "skipped"
+    assert "RECOMMENDER_EVALUATE" in version.metrics["evaluation_note"]
+    assert "rmse" not in version.metrics and version.status == ModelVersion.Status.ACTIVE
+    assert version.metrics["epochs_run"] == fast_config.epochs
+
+
+@pytest.mark.django_db
+def test_nothing_to_hold_out_skips_evaluation_but_publishes(make_user, fast_config):
+    videos = [Video.objects.create(title=f"V{i}") for i in range(3)]
+    for i in range(3):
+        WatchEvent.objects.create(user=make_user(f"u{i}"), video=videos[i], completion=0.5)
+    version = retrain(config=fast_config)
+    assert version.metrics["evaluation"] == "skipped"
+    assert "two or more" in version.metrics["evaluation_note"]
+    assert version.status == ModelVersion.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_default_configuration_comes_from_the_objective_preset(settings):
+    settings.RECOMMENDER_OBJECTIVE = "expected_completion"
+    ranking = train_config_build()
+    assert (ranking.architecture, ranking.negatives) == ("neumf", 8)
+    reference = train_config_build(objective="completion")
+    assert (reference.architecture, reference.embedding_dim, reference.hidden_units) == ("mlp", 64, (64, 32))
+    assert not reference.use_bias and reference.l2 == 0
+    rating = train_config_build(preset="rating", epochs=3)
+    assert rating.use_bias and rating.epochs == 3
+    with pytest.raises(ValueError, match="preset"):
+        train_config_build(preset="best")
+
+
+@pytest.mark.django_db
+def test_evaluate_command_table_and_json(watch_history, fast_config, capsys):  # noqa: F811
+    version = retrain(config=fast_config)
+    call_command("evaluate")
+    out = capsys.readouterr().out
+    assert f"Model version {version.pk} (active" in out
+    assert "HR@10" in out and "NDCG@10" in out and "RMSE (completion)" in out and "most-popular" in out
+    assert f"{version.metrics['ndcg_at_10']:.4f}" in out
+    assert "no watch event was recorded after this version was trained" in out
+    assert "Promotion gate: passed" in out
+
+    call_command("evaluate", str(version.pk), "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["version"] == version.pk and report["forward"] is None
+    assert report["offline"]["ndcg_at_10"] == version.metrics["ndcg_at_10"]
+    assert report["gate"]["passed"] is True
+
+
+@pytest.mark.django_db
+def test_evaluate_measures_watches_recorded_after_training(watch_history, fast_config, make_user, capsys):  # noqa: F811
+    users, videos = watch_history
+    retrain(config=fast_config)
+    # viewer0 watched videos 0..3 and viewer1 videos 1..5: videos 6 and 7 are new to both
+    later = START + timedelta(days=30)
+    WatchEvent.objects.create(user=users[0], video=videos[6], completion=0.8, watched_at=later)
+    WatchEvent.objects.create(user=users[0], video=videos[7], completion=0.4, watched_at=later + timedelta(1))
+    WatchEvent.objects.create(user=users[1], video=videos[6], completion=0.6, watched_at=later)
+    WatchEvent.objects.create(user=users[0], video=videos[0], completion=1.0)  # a pair it knew: ignored
+    newcomer = make_user("newcomer")
+    WatchEvent.objects.create(user=newcomer, video=videos[0], completion=1.0)  # unknown to the model
+
+    call_command("evaluate", "--json")
+    forward = json.loads(capsys.readouterr().out)["forward"]
+    assert forward["new_events"] == 5
+    assert forward["events_of_unknown_users_or_videos"] == 1
+    assert forward["n_rated"] == 3  # (0, 6), (0, 7), (1, 6)
+    assert forward["n_ranked"] == 2  # each viewer's latest new pair
+    assert 0 <= forward["ndcg_at_10"] <= forward["hr_at_10"] <= 1 and forward["rmse"] > 0
+
+    call_command("evaluate")
+    out = capsys.readouterr().out
+    assert "watched after event" in out
+
+
+@pytest.mark.django_db
+def test_evaluate_command_errors(watch_history, fast_config):  # noqa: F811
+    with pytest.raises(CommandError, match="no active model version"):
+        call_command("evaluate")
+    with pytest.raises(CommandError, match="no model version 4242"):
+        call_command("evaluate", "4242")
+    failed = ModelVersion.objects.create(status=ModelVersion.Status.FAILED, objective="completion")
+    call_command("evaluate", str(failed.pk))  # shows what is recorded, no model to measure
+
+
+@pytest.mark.django_db
+def test_metrics_show_in_the_admin(watch_history, fast_config, client, django_user_model):  # noqa: F811
+    version = retrain(config=fast_config)
+    admin = django_user_model.objects.create_superuser("boss", "boss@example.com", "a-long-password-123")
+    client.force_login(admin)
+    page = client.get("/admin/recommender/modelversion/").content.decode()
+    assert "NDCG@10" in page and f"{version.metrics['ndcg_at_10']:.4f}" in page
+    assert "passed" in page
+    detail = client.get(f"/admin/recommender/modelversion/{version.pk}/change/").content.decode()
+    assert "hr_at_10" in detail and "promotion gate" in detail.lower()
