@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: install run demo services test lint format bench clean
+.PHONY: install run demo services test lint format bench messages clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(BIN)/.installed
 ## Migrate, load demo data, train, then serve the site.
 demo: install
 	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo
+	$(MANAGE) seed_demo --media-base-url http://$(HOST):$(PORT)
 	$(MANAGE) retrain --no-progress
 
 run: demo
@@ -49,6 +49,13 @@ format: install
 ## MovieLens 100K benchmark (data read from ../shared, never copied into the repository).
 bench: install
 	$(BIN)/python bench/retrain.py --dataset ../shared/datasets/ml-100k --json
+
+## Refresh locale/*/LC_MESSAGES/django.po from the code and templates, then compile the .mo files
+## (committed). Needs GNU gettext (Debian: apt-get install gettext).
+messages: install
+	$(MANAGE) makemessages -l en -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=staticfiles \
+		--ignore=tests --ignore=bench --ignore=test-output --ignore=scripts
+	$(MANAGE) compilemessages --ignore=.venv
 
 clean:
 	rm -rf var/ staticfiles/ test-output/ .pytest_cache

@@ -28,9 +28,10 @@ from django.utils import timezone
 
 from recommender.exceptions import AlreadyRunning, NoTrainingData, RetrainError
 from recommender.locks import retrain_lock, retrain_lock_is_held
-from recommender.ml.config import TrainConfig
+from recommender.ml.config import DEFAULT_PRESET, TrainConfig, preset_config
 from recommender.ml.data import InteractionMatrix, pivot
 from recommender.models import ModelVersion, Recommendation
+from recommender.selectors import active_version_cache_clear, active_version_cached
 from videos import selectors as video_selectors
 from videos.models import Video
 
@@ -39,11 +40,17 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[ModelVersion], None]
 
 
-def train_config_build(**overrides: Any) -> TrainConfig:
-    """The default training configuration with ``overrides`` applied (``None`` values ignored)."""
+def train_config_build(*, preset: str | None = None, **overrides: Any) -> TrainConfig:
+    """A training configuration: the ``preset`` (see ``recommender.ml.config.PRESETS``) or, without
+    one, the default preset of the objective (``RECOMMENDER_OBJECTIVE`` unless ``overrides`` name
+    one), with ``overrides`` applied (``None`` values ignored). ``ValueError`` for a bad value."""
     values = {k: v for k, v in overrides.items() if v is not None}
-    values.setdefault("objective", settings.RECOMMENDER_OBJECTIVE)
-    config = TrainConfig().replace(**values)
+    if preset is None:
+        objective = values.get("objective", settings.RECOMMENDER_OBJECTIVE)
+        if objective not in DEFAULT_PRESET:
+            raise ValueError(f"objective must be one of {tuple(DEFAULT_PRESET)}, got {objective!r}")
+        preset = DEFAULT_PRESET[objective]
+    config = preset_config(preset, **values)
     config.validate()
     return config
 
@@ -79,18 +86,22 @@ def retrain(
     triggered_by: str = "command",
     activate: bool = True,
     on_progress: ProgressCallback | None = None,
+    force: bool = False,
 ) -> ModelVersion:
     """Train a new model version on every stored watch event and publish its recommendations.
 
     Only one retrain runs at a time, whoever starts it: a second caller gets ``AlreadyRunning`` at
     once. Raises ``NoTrainingData`` (nothing is created) when no events exist and ``RetrainError``
     when training or publishing failed (the version is kept with status ``failed`` and its error).
+    The version records held-out metrics; the promotion gate (``recommender.evaluation``) may keep
+    it as ``rejected`` (the previous version stays active; ``version.gate`` says why) unless
+    ``force`` is set.
     """
     config = config or train_config_build()
     config.validate()
     with retrain_lock():
         versions_interrupted_fail()
-        return _retrain_locked(config, triggered_by, activate, on_progress)
+        return _retrain_locked(config, triggered_by, activate, on_progress, force)
 
 
 def retrain_if_stale(
@@ -144,8 +155,8 @@ def retrain_nudge(*, event_id: int) -> bool:
     every = settings.RETRAIN_AFTER_NEW_EVENTS
     if every <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
         return False
-    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("last_event_id", flat=True)
-    since = event_id - (active.first() or 0)
+    active = active_version_cached()  # a cache read per event, not a query
+    since = event_id - ((active.last_event_id if active else None) or 0)
     if since <= 0 or since % every:
         return False
     from recommender.tasks import retrain_task
@@ -178,7 +189,7 @@ def versions_interrupted_fail() -> int:
 
 
 def _retrain_locked(
-    config: TrainConfig, triggered_by: str, activate: bool, on_progress: ProgressCallback | None
+    config: TrainConfig, triggered_by: str, activate: bool, on_progress: ProgressCallback | None, force: bool = False
 ) -> ModelVersion:
     last_event_id = video_selectors.latest_event_id()
     if last_event_id is None:
@@ -199,7 +210,7 @@ def _retrain_locked(
     )
     clock = _Stopwatch()
     try:
-        _run(version, config, last_event_id, clock, activate, on_progress)
+        _run(version, config, last_event_id, clock, activate, on_progress, force)
     except BaseException as exc:
         # BaseException: a Celery soft time limit or a Ctrl-C must not leave the version "running".
         message = f"{type(exc).__name__}: {exc}"
@@ -225,14 +236,17 @@ def _run(
     clock: _Stopwatch,
     activate: bool,
     on_progress: ProgressCallback | None,
+    force: bool = False,
 ) -> None:
     # Heavy imports happen here, in the worker or command process only.
+    from recommender import evaluation
     from recommender.ml.artifact import save_artifact
+    from recommender.ml.score import model_is_finite
     from recommender.ml.train import train_model
 
     if on_progress:
         on_progress(version)
-    users, videos, completions = video_selectors.event_columns(up_to_event_id=last_event_id)
+    users, videos, completions, times = video_selectors.event_columns_timed(up_to_event_id=last_event_id)
     clock.lap("read")
 
     _set_stage(version, ModelVersion.Stage.PIVOTING, on_progress, n_events=len(users))
@@ -241,11 +255,31 @@ def _run(
 
     _set_stage(
         version,
-        ModelVersion.Stage.TRAINING,
+        ModelVersion.Stage.EVALUATING,
         on_progress,
         n_users=data.n_users,
         n_videos=data.n_videos,
         n_interactions=data.n_interactions,
+    )
+
+    def evaluation_epoch_done(epoch: int, total: int, logs: dict) -> None:
+        version.epoch, version.epochs_total = epoch, total
+        ModelVersion.objects.filter(pk=version.pk).update(epoch=epoch, epochs_total=total)
+        if on_progress:
+            on_progress(version)
+
+    outcome = evaluation.evaluation_run(
+        data=data, users=users, videos=videos, times=times, config=config, on_epoch_end=evaluation_epoch_done
+    )
+    clock.lap("evaluate")
+
+    _set_stage(
+        version,
+        ModelVersion.Stage.TRAINING,
+        on_progress,
+        metrics=outcome.metrics,
+        epoch=0,
+        epochs_total=outcome.final_config.epochs,
     )
     history: list[dict] = []
 
@@ -256,8 +290,16 @@ def _run(
         if on_progress:
             on_progress(version)
 
-    result = train_model(data, config, on_epoch_end=epoch_done)
+    if outcome.publish_result is not None:
+        result = outcome.publish_result  # RECOMMENDER_REFIT off: publish the evaluated model
+    else:
+        result = train_model(data, outcome.final_config, on_epoch_end=epoch_done)
     clock.lap("train")
+    if not model_is_finite(result.model):
+        # A diverged model is never scored or written; the gate's finite check rejects it.
+        decision = evaluation.gate_decide(version=version, metrics=outcome.metrics, model_finite=False)
+        _version_reject(version, decision, outcome.metrics, clock, on_progress, history=result.history)
+        return
 
     # The artifact is saved before scoring: scoring shards on other workers load it from MODEL_DIR.
     directory = Path(settings.MODEL_DIR) / f"v{version.pk}"
@@ -265,7 +307,7 @@ def _run(
         directory,
         model=result.model,
         data=data,
-        config=config,
+        config=outcome.final_config,  # what trained this model (after a refit: its epoch count)
         meta={"model_version": version.pk, "last_event_id": last_event_id},
     )
     clock.lap("save")
@@ -292,7 +334,8 @@ def _run(
     n_pairs_scored = data.n_users * data.n_videos - data.n_interactions
 
     metrics = {
-        **{f"holdout_{k}": _plain(v) for k, v in (result.holdout or {}).items()},
+        **outcome.metrics,
+        **evaluation.served_figures(version=version, n_users=data.n_users, n_videos=data.n_videos),
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "train_samples": result.train_samples,
@@ -308,8 +351,13 @@ def _run(
         n_recommendations=n_rows,
         metrics=metrics,
     )
-    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.SUCCEEDED)
-    version.status = ModelVersion.Status.SUCCEEDED
+    decision = evaluation.gate_decide(version=version, metrics=metrics)
+    if not decision.passed and not force:
+        _version_reject(version, decision, metrics, clock, on_progress)
+        return
+    gate = decision.as_json(forced=not decision.passed)
+    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.SUCCEEDED, gate=gate)
+    version.status, version.gate = ModelVersion.Status.SUCCEEDED, gate
     if activate:
         version_activate(version=version)
     clock.lap("publish")
@@ -318,6 +366,34 @@ def _run(
     version.finished_at = timezone.now()
     version.durations = clock.total()
     version.save(update_fields=["stage", "finished_at", "durations"])
+    if on_progress:
+        on_progress(version)
+
+
+def _version_reject(
+    version: ModelVersion,
+    decision,
+    metrics: dict,
+    clock: _Stopwatch,
+    on_progress: ProgressCallback | None,
+    *,
+    history: list | None = None,
+) -> None:
+    """Keep a version the promotion gate refused: status ``rejected``, the verdict in ``gate``. Its
+    rows (when written) stay, so an operator may still activate it by name."""
+    fields = {
+        "status": ModelVersion.Status.REJECTED,
+        "stage": ModelVersion.Stage.DONE,
+        "gate": decision.as_json(),
+        "metrics": metrics,
+        "finished_at": timezone.now(),
+        "durations": clock.total(),
+    }
+    if history is not None:
+        fields["history"] = history
+    ModelVersion.objects.filter(pk=version.pk).update(**fields)
+    version.refresh_from_db()
+    logger.warning("Model version %s rejected by the promotion gate: %s", version.pk, decision.reason)
     if on_progress:
         on_progress(version)
 
@@ -449,11 +525,19 @@ def recommendations_write(*, version: ModelVersion, data: InteractionMatrix, top
     return len(user_ids)
 
 
-ACTIVATABLE = (ModelVersion.Status.SUCCEEDED, ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE)
+ACTIVATABLE = (
+    ModelVersion.Status.SUCCEEDED,
+    ModelVersion.Status.RETIRED,
+    ModelVersion.Status.ACTIVE,
+    ModelVersion.Status.REJECTED,
+)
 
 
 def version_activate(*, version: ModelVersion) -> ModelVersion:
-    """Make ``version`` the one readers see, in one short transaction (the previous one retires)."""
+    """Make ``version`` the one readers see, in one short transaction (the previous one retires).
+
+    A version the promotion gate rejected may be activated by an explicit decision, provided its
+    recommendations were written."""
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status not in ACTIVATABLE:
@@ -462,13 +546,51 @@ def version_activate(*, version: ModelVersion) -> ModelVersion:
                 "training can be activated.",
                 version,
             )
+        if locked.status == ModelVersion.Status.REJECTED and locked.n_recommendations == 0:
+            raise RetrainError(
+                f"Model version {version.pk} was rejected before any recommendation was written "
+                f"({(locked.gate or {}).get('reason', 'see its gate')}); it cannot be activated.",
+                version,
+            )
         ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
             status=ModelVersion.Status.RETIRED
         )
         now = timezone.now()
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=now)
+        # Readers' cached copy of the active version: dropped now and again once this commits
+        # (a reader between the two could re-cache the old version inside an outer transaction).
+        transaction.on_commit(active_version_cache_clear)
+    active_version_cache_clear()
     version.status = ModelVersion.Status.ACTIVE
     version.activated_at = now
+    return version
+
+
+def version_rollback(*, version: ModelVersion | None = None) -> ModelVersion:
+    """Serve an earlier version again, instantly: its recommendations are still stored, nothing is
+    retrained.
+
+    Without ``version``: the newest version that was active before and is older than the active
+    one (so repeated rollbacks walk back through history). Raises ``RetrainError`` with one
+    readable line when there is nothing to roll back to or the version cannot be activated.
+    """
+    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    if version is None:
+        earlier = ModelVersion.objects.filter(status=ModelVersion.Status.RETIRED, n_recommendations__gt=0)
+        if active is not None:
+            earlier = earlier.filter(pk__lt=active.pk)
+        version = earlier.order_by("-pk").first()
+        if version is None:
+            raise RetrainError(
+                "There is no earlier version to roll back to"
+                + (f" (version {active.pk} is active)." if active is not None else ".")
+            )
+    elif active is not None and version.pk == active.pk:
+        raise RetrainError(f"Model version {version.pk} is already active.", version)
+    version_activate(version=version)
+    logger.info(
+        "Rolled back: model version %s is active (was %s).", version.pk, active.pk if active is not None else "none"
+    )
     return version
 
 

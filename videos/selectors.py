@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, QuerySet
+from django.conf import settings
+from django.db.models import Count, F, Max, QuerySet, Window
+from django.db.models.functions import RowNumber
 
-from videos.models import Video, WatchEvent
+from videos.models import Category, Video, WatchEvent
 
 
 def latest_event_id() -> int | None:
@@ -32,6 +34,28 @@ def event_columns(*, up_to_event_id: int) -> tuple[list[int], list[int], list[fl
     return users, videos, completions
 
 
+def event_columns_timed(
+    *, up_to_event_id: int, after_event_id: int | None = None
+) -> tuple[list[int], list[int], list[float], list[float]]:
+    """Like ``event_columns`` (events ``after_event_id`` < id <= ``up_to_event_id``), plus each
+    event's ``watched_at`` as POSIX seconds: the model evaluation holds out every viewer's latest
+    watch by time."""
+    qs = WatchEvent.objects.filter(id__lte=up_to_event_id)
+    if after_event_id is not None:
+        qs = qs.filter(id__gt=after_event_id)
+    rows = qs.order_by("id").values_list("user_id", "video_id", "completion", "watched_at")
+    users: list[int] = []
+    videos: list[int] = []
+    completions: list[float] = []
+    times: list[float] = []
+    for user_id, video_id, completion, watched_at in rows.iterator(chunk_size=20_000):
+        users.append(user_id)
+        videos.append(video_id)
+        completions.append(completion)
+        times.append(watched_at.timestamp())
+    return users, videos, completions, times
+
+
 def video_list(*, search: str = "", category_slug: str = "") -> QuerySet[Video]:
     qs = Video.objects.select_related("category")
     if search:
@@ -53,3 +77,105 @@ def popular_videos(*, limit: int = 12) -> QuerySet[Video]:
 def user_completion(*, user, video: Video) -> float | None:
     """The viewer's own progress on a video: the furthest they got, or None."""
     return WatchEvent.objects.filter(user=user, video=video).aggregate(m=Max("completion"))["m"]
+
+
+# --- Reads of the website (home sections, continue watching, history) -------------------------
+
+
+def new_videos(*, limit: int = 12) -> QuerySet[Video]:
+    return Video.objects.select_related("category").order_by("-created_at", "-id")[:limit]
+
+
+def categories_with_videos() -> QuerySet[Category]:
+    """Categories that hold at least one video, with their video count as ``n_videos``."""
+    return Category.objects.annotate(n_videos=Count("videos")).filter(n_videos__gt=0).order_by("name")
+
+
+def user_completions(*, user, video_ids) -> dict[int, float]:
+    """The viewer's furthest progress per video, for the given video ids (watched ones only)."""
+    if not user.is_authenticated:
+        return {}
+    rows = (
+        WatchEvent.objects.filter(user=user, video_id__in=list(video_ids))
+        .values("video_id")
+        .annotate(best=Max("completion"))
+        .values_list("video_id", "best")
+    )
+    return dict(rows)
+
+
+def finished_video_ids(*, user) -> QuerySet:
+    """Ids of the videos the user watched to at least ``FINISHED_COMPLETION`` (for ``__in`` filters)."""
+    return (
+        WatchEvent.objects.filter(user=user, completion__gte=settings.FINISHED_COMPLETION).values("video_id").distinct()
+    )
+
+
+def continue_watching(*, user, limit: int = 12) -> list[Video]:
+    """Partly watched videos (0 < furthest progress < ``FINISHED_COMPLETION``), most recent first.
+
+    Each video carries ``completion`` (the furthest progress) and ``last_watched_at``.
+    """
+    if not user.is_authenticated:
+        return []
+    rows = list(
+        WatchEvent.objects.filter(user=user)
+        .values("video_id")
+        .annotate(best=Max("completion"), last=Max("watched_at"))
+        .filter(best__gt=0, best__lt=settings.FINISHED_COMPLETION)
+        .order_by("-last", "-video_id")
+        .values_list("video_id", "best", "last")[:limit]
+    )
+    videos = Video.objects.select_related("category").in_bulk([video_id for video_id, _, _ in rows])
+    result = []
+    for video_id, best, last in rows:
+        video = videos[video_id]
+        video.completion = best
+        video.last_watched_at = last
+        result.append(video)
+    return result
+
+
+def watch_history(*, user) -> QuerySet[WatchEvent]:
+    """The user's own watch events, newest first."""
+    return (
+        WatchEvent.objects.filter(user=user).select_related("video", "video__category").order_by("-watched_at", "-id")
+    )
+
+
+def watch_summary(*, user) -> dict[str, int]:
+    """How many events and distinct videos the user has, and how many of those videos they finished."""
+    per_video = WatchEvent.objects.filter(user=user).values("video_id").annotate(best=Max("completion"))
+    videos = per_video.count()
+    finished = per_video.filter(best__gte=settings.FINISHED_COMPLETION).count()
+    return {"events": WatchEvent.objects.filter(user=user).count(), "videos": videos, "finished": finished}
+
+
+CATALOG_ORDERS = ("new", "title", "popular")
+
+
+def video_catalog(*, search: str = "", category_slug: str = "", order: str = "new") -> QuerySet[Video]:
+    """The catalog page's list: ``video_list`` filters in the given order (new, title or popular)."""
+    qs = video_list(search=search, category_slug=category_slug)
+    if order == "popular":
+        return qs.annotate(n_viewers=Count("watch_events__user", distinct=True)).order_by("-n_viewers", "title")
+    if order == "title":
+        return qs.order_by("title")
+    return qs.order_by("-created_at", "-id")
+
+
+def category_shelves(*, per_category: int = 8) -> list[tuple[Category, list[Video]]]:
+    """The newest ``per_category`` videos of every non-empty category, in one query."""
+    ranked = (
+        Video.objects.filter(category__isnull=False)
+        .select_related("category")
+        .annotate(
+            shelf_rank=Window(RowNumber(), partition_by=[F("category_id")], order_by=[F("created_at").desc(), F("id")])
+        )
+        .filter(shelf_rank__lte=per_category)
+        .order_by("category__name", "shelf_rank")
+    )
+    shelves: dict[int, tuple[Category, list[Video]]] = {}
+    for video in ranked:
+        shelves.setdefault(video.category_id, (video.category, []))[1].append(video)
+    return list(shelves.values())

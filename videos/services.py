@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -29,7 +32,7 @@ def parse_completion(value: object) -> float:
         raise ValidationError(_("Completion must be a number between 0 and 1."), code="invalid")
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
         raise ValidationError(_("Completion must be a number between 0 and 1."), code="invalid") from None
     if not math.isfinite(number):
         raise ValidationError(_("Completion must be a finite number."), code="not_finite")
@@ -73,6 +76,7 @@ def watch_event_record(
     try:
         with transaction.atomic():
             event.save()
+            transaction.on_commit(partial(_retrain_nudge, event.pk))
     except IntegrityError:
         # Two concurrent retries with one client id: the other one won, return its event.
         if client_event_id:
@@ -81,6 +85,40 @@ def watch_event_record(
                 return existing, False
         raise
     return event, True
+
+
+def watch_events_record_bulk(
+    *, user, items: Sequence[Mapping[str, Any]], source: str = WatchEvent.Source.API
+) -> list[tuple[WatchEvent, bool]]:
+    """Store several watch events of ``user`` all together or not at all.
+
+    Each item holds the keyword arguments of ``watch_event_record`` (``video``, ``completion`` and
+    optionally ``watched_at`` / ``client_event_id``); results come back in the items' order. Any
+    refused item raises ValidationError and rolls back the events stored before it.
+    """
+    with transaction.atomic():
+        return [watch_event_record(user=user, source=source, **item) for item in items]
+
+
+def _retrain_nudge(event_id: int) -> None:
+    # Lazy import: videos must not depend on the recommender at import time.
+    from recommender.services import retrain_nudge
+
+    retrain_nudge(event_id=event_id)
+
+
+def watch_event_delete(*, user, event_id: int) -> WatchEvent:
+    """Delete one of ``user``'s own watch events and return it (its ``pk`` is kept for messages).
+
+    Raises ``WatchEvent.DoesNotExist`` when the id is unknown or belongs to another user, so a
+    caller cannot tell another viewer's event from a missing one. The change reaches the
+    recommendations at the next retrain.
+    """
+    event = WatchEvent.objects.select_related("video").get(pk=event_id, user=user)
+    deleted_pk = event.pk
+    event.delete()
+    event.pk = deleted_pk
+    return event
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ def _queue_and_wait(stack_env, config: dict, timeout: float = 300) -> dict:
 
 
 def _running_version():
-    return ModelVersion.objects.filter(status=ModelVersion.Status.RUNNING, stage="training").first()
+    # Training happens in two stages: the held-out evaluation's model, then the published one.
+    return ModelVersion.objects.filter(status=ModelVersion.Status.RUNNING, stage__in=["evaluating", "training"]).first()
 
 
 def test_worker_consumes_queued_retrain(watch_data, start_worker, manage):
