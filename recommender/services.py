@@ -244,6 +244,7 @@ def _run(
     from recommender.ml.score import model_is_finite
     from recommender.ml.train import train_model
 
+    clock.lap("import")  # TensorFlow's import time, paid once per process (a warm worker pays 0)
     if on_progress:
         on_progress(version)
     users, videos, completions, times = video_selectors.event_columns_timed(up_to_event_id=last_event_id)

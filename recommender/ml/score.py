@@ -247,6 +247,11 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(norm > 0, norm, 1).astype(np.float32)
 
 
+# A watched video can explain a recommendation only if the viewer got this far through it
+# (unless they finished nothing that far: then any watched video may).
+REASON_MIN_COMPLETION = 0.5
+
+
 @dataclass
 class TopN:
     """Top-N lists for a set of users (rows), best first.
@@ -331,7 +336,7 @@ def score_top_n(
     score = np.full((n, top_n), np.nan, dtype=np.float32)
     reason_index = np.full((n, top_n), -1, dtype=np.int32)
 
-    indptr, indices = data.matrix.indptr, data.matrix.indices
+    indptr, indices, completions = data.matrix.indptr, data.matrix.indices, data.matrix.data
     emb = _unit_rows(video_embeddings(model))
     vh = net.video_hidden()
     # Enough blocks for every thread (a few each, for balance), none above block_pairs.
@@ -356,6 +361,11 @@ def score_top_n(
             rec = cols[i][valid[i]]
             if len(watched) == 0 or len(rec) == 0:
                 continue
+            # "Because you watched X" should name something the viewer liked: prefer videos they
+            # got at least REASON_MIN_COMPLETION through, when there are any.
+            liked = watched[completions[indptr[u] : indptr[u + 1]] >= REASON_MIN_COMPLETION]
+            if len(liked):
+                watched = liked
             best = np.argmax(emb[rec] @ emb[watched].T, axis=1)  # first max wins
             reason_index[s + i, : len(rec)] = watched[best]
 

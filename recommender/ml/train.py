@@ -254,6 +254,20 @@ def _val_loss(pred: np.ndarray, labels: np.ndarray, bce: bool) -> float:
     return float(np.mean((p - y) ** 2))
 
 
+# Large batches keep the CPU busy on big data, but on a small catalog a 4096-sample batch would
+# mean one or two gradient steps per epoch and an untrained model (the demo data has ~5k samples
+# per epoch). The configured batch size is therefore an upper bound: an epoch gets at least
+# MIN_STEPS_PER_EPOCH steps, with batches of at least MIN_BATCH_SIZE.
+MIN_STEPS_PER_EPOCH = 32
+MIN_BATCH_SIZE = 32
+
+
+def effective_batch_size(samples_per_epoch: int, batch_size: int) -> int:
+    """The batch size actually used for ``samples_per_epoch`` samples (at most ``batch_size``)."""
+    wanted = max(MIN_BATCH_SIZE, math.ceil(samples_per_epoch / MIN_STEPS_PER_EPOCH))
+    return min(batch_size, wanted)
+
+
 class _EpochData:
     """Builds each epoch's shuffled, padded ``(steps, batch_size)`` arrays: the
     observed training pairs plus, for ``expected_completion``, freshly sampled
@@ -340,9 +354,10 @@ def train_model(
             vl_v = np.concatenate([va_v, nv])
             vl_y = np.concatenate([va_y, np.zeros(len(nu), np.float32)])
 
-    epoch_data = _EpochData(tr_u, tr_v, tr_y, sampler, config, rng)
+    per_epoch = len(tr_u) * (1 + (config.negatives if sampler is not None else 0))
+    batch_config = config.replace(batch_size=effective_batch_size(per_epoch, config.batch_size))
+    epoch_data = _EpochData(tr_u, tr_v, tr_y, sampler, batch_config, rng)
     if jit_compile is None:
-        per_epoch = len(tr_u) * (1 + (config.negatives if sampler is not None else 0))
         jit_compile = per_epoch * config.epochs >= XLA_MIN_SAMPLES
 
     model = build_model(data.n_users, data.n_videos, config)

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from recommender.ml.config import ARCHITECTURES, OBJECTIVES
 from recommender.ml.data import InteractionMatrix
 from recommender.ml.score import (
+    REASON_MIN_COMPLETION,
     TopN,
     score_pairs,
     score_top_n,
@@ -101,6 +102,11 @@ def _check_top_n(top: TopN, model, data: InteractionMatrix, k: int, exclude: boo
         watched_idx = np.flatnonzero(watched[i])
         reasons = top.reason_index[i, valid]
         assert np.isin(reasons, watched_idx).all()
+        # ...among the videos the user got at least REASON_MIN_COMPLETION through, if any
+        row = data.matrix[top.user_index[i]]
+        liked = np.sort(row.indices[row.data >= REASON_MIN_COMPLETION])
+        if len(liked):
+            watched_idx = liked
         sims = emb[real] @ emb[watched_idx].T
         np.testing.assert_array_equal(reasons, watched_idx[np.argmax(sims, axis=1)])
 
@@ -153,8 +159,10 @@ def test_ties_break_to_lower_video_index(small_data, tiny_config) -> None:
         n = len(unwatched)
         assert top.video_index[i, :n].tolist() == unwatched.tolist()
         np.testing.assert_array_equal(top.score[i, :n], 0.5)
-        # all similarities equal (zero embeddings): the first watched video wins
-        first_watched = np.flatnonzero(small_data.watched_mask([i])[0])[0]
+        # all similarities equal (zero embeddings): the first liked (else watched) video wins
+        row = small_data.matrix[i]
+        liked = np.sort(row.indices[row.data >= REASON_MIN_COMPLETION])
+        first_watched = liked[0] if len(liked) else np.flatnonzero(small_data.watched_mask([i])[0])[0]
         assert (top.reason_index[i, :n] == first_watched).all()
 
 
@@ -200,3 +208,26 @@ def test_top_n_refuses_nan_scores(small_data, tiny_config) -> None:
     model.get_layer("output").set_weights(weights)
     with pytest.raises(NonFiniteScoresError):
         score_top_n(model, small_data, top_n=3)
+
+
+def test_reasons_prefer_videos_the_user_liked():
+    """A recommendation is explained by a well-watched video, not by one abandoned early."""
+    import numpy as np
+
+    from recommender.ml.config import TrainConfig
+    from recommender.ml.data import pivot
+    from recommender.ml.score import REASON_MIN_COMPLETION, score_top_n
+    from recommender.ml.train import build_model
+
+    users = [1, 1, 1, 2, 2]
+    videos = [10, 11, 12, 10, 13]
+    completions = [0.05, 0.9, 0.1, 0.2, 0.3]  # user 2 liked nothing: any watched video may explain
+    data = pivot(users, videos, completions)
+    model = build_model(data.n_users, data.n_videos, TrainConfig(embedding_dim=4, hidden_units=(4,)))
+    top = score_top_n(model, data, top_n=5)
+    liked = data.video_index(11)
+    assert set(top.reason_index[0][top.video_index[0] >= 0]) == {liked}
+    assert REASON_MIN_COMPLETION == 0.5
+    u2_watched = {data.video_index(10), data.video_index(13)}
+    assert set(top.reason_index[1][top.video_index[1] >= 0]) <= u2_watched
+    assert np.all(top.reason_index[1][top.video_index[1] >= 0] >= 0)

@@ -270,3 +270,12 @@ def test_ema_with_validation_restores_averaged_best_weights(small_data, tiny_con
     best = result.history[result.best_epoch - 1]
     # the holdout figure is measured on the returned weights: those validated at the best epoch
     assert result.holdout["rmse"] == pytest.approx(best["val_rmse"], rel=1e-6)
+
+
+def test_batch_size_shrinks_on_small_data_only():
+    from recommender.ml.train import effective_batch_size
+
+    assert effective_batch_size(900_000, 4096) == 4096  # MovieLens-sized: unchanged
+    assert effective_batch_size(4_770, 4096) == 150  # demo-sized: >= 32 steps per epoch
+    assert effective_batch_size(29, 64) == 32  # the seed matrix: still one full batch
+    assert effective_batch_size(10_000, 64) == 64  # never above the configured size
