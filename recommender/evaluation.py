@@ -69,6 +69,11 @@ def evaluation_run(
     events ``data`` was pivoted from (their times decide which watch is a viewer's latest)."""
     if not settings.RECOMMENDER_EVALUATE:
         return EvaluationOutcome({"evaluation": "skipped", "evaluation_note": "RECOMMENDER_EVALUATE is off"}, config)
+    if data.n_users < settings.RECOMMENDER_EVAL_MIN_USERS:
+        # Held-out figures on a handful of viewers are noise (and the gate ignores them anyway);
+        # skipping them keeps a tiny retrain, like the example matrix, fast.
+        note = f"too few viewers for a held-out evaluation ({data.n_users} < RECOMMENDER_EVAL_MIN_USERS)"
+        return EvaluationOutcome({"evaluation": "skipped", "evaluation_note": note}, config)
 
     from recommender.ml.evaluate import pair_last_seen
     from recommender.ml.offline import EvaluationUnavailable, offline_evaluate

@@ -200,6 +200,8 @@ FINISHED_COMPLETION = env.float("FINISHED_COMPLETION", default=0.9)
 # videos they never watched: HR@10, NDCG@10) and a random RECOMMENDER_EVAL_HOLDOUT_FRACTION of
 # their other watches (RMSE, MAE), trains on the rest and records the figures on the version.
 RECOMMENDER_EVALUATE = env.bool("RECOMMENDER_EVALUATE", default=True)
+# Below this many viewers a retrain skips the held-out evaluation (its figures would be noise).
+RECOMMENDER_EVAL_MIN_USERS = env.int("RECOMMENDER_EVAL_MIN_USERS", default=20)
 RECOMMENDER_EVAL_HOLDOUT_FRACTION = env.float("RECOMMENDER_EVAL_HOLDOUT_FRACTION", default=0.1)
 RECOMMENDER_EVAL_NEGATIVES = env.int("RECOMMENDER_EVAL_NEGATIVES", default=99)
 # At most this many viewers are ranked (a seeded sample), which bounds the cost on large data.

@@ -44,3 +44,9 @@ def eager_celery():
 def _no_event_triggered_retrains(settings):
     """Tests opt in to event-triggered retrains; otherwise no task leaves for the shared broker."""
     settings.RETRAIN_AFTER_NEW_EVENTS = 0
+
+
+@pytest.fixture(autouse=True)
+def _evaluate_tiny_data(settings):
+    """Tests train on a few viewers on purpose and still want the held-out figures."""
+    settings.RECOMMENDER_EVAL_MIN_USERS = 0

@@ -147,3 +147,18 @@ def test_metrics_show_in_the_admin(watch_history, fast_config, client, django_us
     assert "passed" in page
     detail = client.get(f"/admin/recommender/modelversion/{version.pk}/change/").content.decode()
     assert "hr_at_10" in detail and "promotion gate" in detail.lower()
+
+
+@pytest.mark.django_db
+def test_too_few_viewers_skip_the_evaluation(settings, fast_config):
+    from conftest import SEED_MATRIX
+    from django.core.management import call_command
+
+    from recommender.services import retrain
+
+    settings.RECOMMENDER_EVAL_MIN_USERS = 20
+    call_command("import_matrix", str(SEED_MATRIX))  # 9 viewers
+    version = retrain(config=fast_config)
+    assert version.metrics["evaluation"] == "skipped"
+    assert "too few viewers" in version.metrics["evaluation_note"]
+    assert version.status == "active"

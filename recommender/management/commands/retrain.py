@@ -39,7 +39,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--epochs", type=_positive_int, help="Maximum number of epochs (early stopping may end sooner)."
         )
-        parser.add_argument("--batch-size", type=_positive_int, help="Training batch size.")
+        parser.add_argument(
+            "--batch-size",
+            type=_positive_int,
+            help="Largest training batch (small data uses smaller batches so an epoch has at least 32 steps).",
+        )
         parser.add_argument("--embedding-dim", type=_positive_int, help="Size of the user and video embeddings.")
         parser.add_argument("--seed", type=int, help="Random seed (same data + seed = same model).")
         parser.add_argument(
