@@ -361,6 +361,7 @@ def _run(
     version.status, version.gate = ModelVersion.Status.SUCCEEDED, gate
     if activate:
         version_activate(version=version)
+        recommendations_prune(keep=settings.RECOMMENDATION_VERSIONS_KEPT)
     clock.lap("publish")
     version.refresh_from_db()
     version.stage = ModelVersion.Stage.DONE
@@ -547,6 +548,12 @@ def version_activate(*, version: ModelVersion) -> ModelVersion:
                 "training can be activated.",
                 version,
             )
+        if (locked.metrics or {}).get("recommendations_pruned"):
+            raise RetrainError(
+                f"Model version {version.pk} can no longer be activated: its recommendations were pruned "
+                "(RECOMMENDATION_VERSIONS_KEPT); retrain instead.",
+                version,
+            )
         if locked.status == ModelVersion.Status.REJECTED and locked.n_recommendations == 0:
             raise RetrainError(
                 f"Model version {version.pk} was rejected before any recommendation was written "
@@ -565,6 +572,30 @@ def version_activate(*, version: ModelVersion) -> ModelVersion:
     version.status = ModelVersion.Status.ACTIVE
     version.activated_at = now
     return version
+
+
+def recommendations_prune(*, keep: int) -> int:
+    """Delete the stored rows of all but the newest ``keep`` inactive versions; returns how many
+    versions were pruned.
+
+    Every retrain adds a full top-N table, so without this the table grows forever. The newest
+    ``keep`` inactive versions keep their rows for an instant rollback; a pruned version is marked
+    (``metrics.recommendations_pruned``) and can no longer be activated.
+    """
+    candidates = (
+        ModelVersion.objects.filter(n_recommendations__gt=0)
+        .exclude(status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.RUNNING])
+        .order_by("-pk")
+    )
+    pruned = list(candidates[max(keep, 0) :])
+    for version in pruned:
+        Recommendation.objects.filter(version=version).delete()
+        version.metrics = {**(version.metrics or {}), "recommendations_pruned": True}
+        version.n_recommendations = 0
+        version.save(update_fields=["metrics", "n_recommendations"])
+    if pruned:
+        logger.info("Pruned the recommendations of model versions %s", [v.pk for v in pruned])
+    return len(pruned)
 
 
 def version_rollback(*, version: ModelVersion | None = None) -> ModelVersion:

@@ -190,6 +190,9 @@ RECOMMENDATIONS_TOP_N = env.int("RECOMMENDATIONS_TOP_N", default=50)
 WATCH_AGGREGATE = env("WATCH_AGGREGATE", default="max")
 # Objective used by a retrain when none is given ("completion" or "expected_completion").
 RECOMMENDER_OBJECTIVE = env("RECOMMENDER_OBJECTIVE", default="expected_completion")
+# Inactive versions whose recommendation rows are kept for an instant rollback (older ones are
+# pruned after each publish so the table does not grow without bound).
+RECOMMENDATION_VERSIONS_KEPT = env.int("RECOMMENDATION_VERSIONS_KEPT", default=5)
 # predict_matrix refuses to print more cells than this.
 PREDICT_MATRIX_MAX_CELLS = env.int("PREDICT_MATRIX_MAX_CELLS", default=10_000)
 # A video watched at least this far counts as finished and is never recommended again.

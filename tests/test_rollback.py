@@ -128,3 +128,30 @@ def test_admin_rollback_needs_the_change_permission(three_versions, client, djan
     assert "activate_selected" not in page
     assert client.post(CHANGELIST + "rollback/").status_code == 403
     assert _status(three) == "active"
+
+
+@pytest.mark.django_db
+def test_old_versions_rows_are_pruned_and_cannot_be_activated(settings, fast_config, make_user):
+    from recommender.exceptions import RetrainError
+    from recommender.models import ModelVersion, Recommendation
+    from recommender.services import retrain, version_activate
+    from videos.models import Video, WatchEvent
+
+    settings.RECOMMENDATION_VERSIONS_KEPT = 1
+    videos = [Video.objects.create(title=f"P{i}") for i in range(6)]
+    for u in range(4):
+        user = make_user(f"p{u}")
+        for v in videos[u % 2 :: 2]:
+            WatchEvent.objects.create(user=user, video=v, completion=0.8)
+    first = retrain(config=fast_config, force=True)
+    second = retrain(config=fast_config, force=True)
+    third = retrain(config=fast_config, force=True)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert not Recommendation.objects.filter(version=first).exists()
+    assert first.metrics["recommendations_pruned"] and first.n_recommendations == 0
+    assert Recommendation.objects.filter(version=second).exists()  # kept: the newest inactive one
+    assert Recommendation.objects.filter(version=third).exists()  # active
+    with pytest.raises(RetrainError, match="pruned"):
+        version_activate(version=first)
+    assert ModelVersion.objects.get(status="active") == third
