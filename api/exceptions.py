@@ -35,6 +35,14 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+class RetrainUnavailable(APIException):
+    """Nothing could be queued: the task broker is unreachable or the retrain process did not start."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The retrain could not be queued; try again later.")
+    default_code = "retrain_unavailable"
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = NotFound(*exc.args)

@@ -1,21 +1,26 @@
-"""Request body parsing for the API: JSON only, with the body size capped."""
+"""Request body parsing for the API: JSON only, with the body size and nesting depth capped."""
 
 from __future__ import annotations
 
-import io
+import codecs
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import JSONParser, get_encoding
 
 from api.exceptions import PayloadTooLarge
+from recsite.safe_input import JSONInputError, loads_bounded
 
 
 class BoundedJSONParser(JSONParser):
-    """JSON bodies of at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes.
+    """JSON bodies of at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes, parsed by the site's one JSON loader.
 
     DRF hands parsers the raw request stream, which bypasses the size check Django applies to
     ``request.body``; without this cap a client could make the server buffer any amount of JSON.
+    ``recsite.safe_input.loads_bounded`` then refuses documents nested more than 32 levels deep
+    (before parsing, so the parser never recurses into ``[[[[…]]]]``), ``NaN``/``Infinity`` and
+    strings holding a NUL character or a lone surrogate, which could be neither stored in
+    PostgreSQL nor echoed back in a response.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -32,9 +37,18 @@ class BoundedJSONParser(JSONParser):
             body = stream.read(limit + 1)
             if len(body) > limit:
                 raise PayloadTooLarge(limit=limit)
-            stream = io.BytesIO(body)
+        else:
+            body = stream.read()
+        # The request's charset (text codecs only; DRF refuses the others), UTF-8 by default.
+        encoding = get_encoding(parser_context or {})
         try:
-            return super().parse(stream, media_type=media_type, parser_context=parser_context)
-        except RecursionError:
-            # json.load recurses once per nesting level: "[[[[…]]]]" must be a client error, not a crash.
-            raise ParseError("JSON parse error - the document is nested too deeply.") from None
+            if codecs.lookup(encoding).name != "utf-8":
+                body = body.decode(encoding)
+            return loads_bounded(body, allow_nan=not self.strict)
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"JSON parse error - the body is not valid {encoding}: {exc.reason}.") from None
+        except JSONInputError as exc:
+            if exc.path:
+                # A string inside the document: name its field, as a validation error does.
+                raise ValidationError({exc.field: [exc.message]}) from None
+            raise ParseError(f"JSON parse error - {exc.message}") from None

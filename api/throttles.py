@@ -3,7 +3,8 @@
 DRF's throttles read their rates once, at import; these read ``REST_FRAMEWORK
 ["DEFAULT_THROTTLE_RATES"]`` on every request, so a changed setting applies at once. When the
 cache is unreachable the cache calls fail softly (see the CACHES setting) and requests pass
-unthrottled rather than failing.
+unthrottled rather than failing. These limits smooth the load; the limit on password guessing that
+must always hold is the database-backed log-in lockout (``accounts.lockout``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,18 @@ from __future__ import annotations
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from accounts.lockout import client_ip
+
 
 class _RateFromSettings:
     scope: str
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request) -> str:
+        # The same client address as the log-in lockout (it honours NUM_PROXIES the same way).
+        return client_ip(request) or ""
 
 
 class AnonThrottle(_RateFromSettings, AnonRateThrottle):
@@ -39,7 +46,8 @@ class EventWriteThrottle(_RateFromSettings, UserRateThrottle):
 
 class TokenObtainThrottle(_RateFromSettings, SimpleRateThrottle):
     """Password checks for a token, per client address whoever asks (``auth`` rate): slows down
-    password guessing, also from a logged-in session."""
+    password guessing, also from a logged-in session. Counted per cache, so per web worker when
+    there is no Redis; the lockout after repeated failures is counted in the database."""
 
     scope = "auth"
 
