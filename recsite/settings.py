@@ -1,10 +1,12 @@
 """Settings for the video recommender site.
 
 Every value that differs between a laptop and production is read from the environment (or a
-``.env`` file beside ``manage.py``) in this one place. The defaults give a zero-setup local site:
-an SQLite file, Celery tasks run eagerly in-process, DEBUG on.
+``.env`` file beside ``manage.py``) in this one place. The defaults give a zero-setup local site
+(an SQLite file, Celery tasks run eagerly in-process) that is secure by default: DEBUG is off and
+HTTPS is required unless DJANGO_DEBUG=1 asks for the development mode.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -14,13 +16,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Secure by default: DEBUG (tracebacks, the development key, plain-HTTP cookies) only when asked for
+# with DJANGO_DEBUG=1; `make run`, `make demo` and the test suite (pyproject.toml) ask for it.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 _INSECURE_KEY = "django-insecure-local-development-key-change-me-in-production"
+# Keys that must never sign anything in production: the development default and the placeholder
+# of .env.example.
+_REFUSED_KEYS = {_INSECURE_KEY, "change-me-to-a-long-random-string"}
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=_INSECURE_KEY)
-if not DEBUG and SECRET_KEY == _INSECURE_KEY:
+if not DEBUG and SECRET_KEY in _REFUSED_KEYS:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY: the development key must not be used with DJANGO_DEBUG=false.")
+    raise ImproperlyConfigured(
+        "Set DJANGO_SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'): "
+        "the development key and the placeholder of .env.example are refused unless DJANGO_DEBUG=1."
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -33,10 +43,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "django_celery_beat",
     "videos",
     "recommender",
     "accounts",
+    # Failed log-ins counted in the database (see "Login protection" below).
+    "axes",
     # REST API (issue 5)
     "rest_framework",
     "rest_framework.authtoken",
@@ -47,7 +60,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Early: NUL characters, lone surrogates and non-UTF-8 escapes in the path, query string, form
+    # fields or headers get a readable 400 before sessions, CSRF, views or the database see them.
+    "recsite.middleware.HostileInputMiddleware",
+    # Below WhiteNoise (which serves its own pre-compressed static files): compresses pages and API
+    # JSON. Django's GZipMiddleware pads each response randomly against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Language from the switcher's cookie, else the browser's Accept-Language (see LANGUAGES below).
     "django.middleware.locale.LocaleMiddleware",
@@ -56,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a request that hit the log-in lockout into the 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "recsite.urls"
@@ -119,6 +141,77 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Without DEBUG, static files are served by WhiteNoise from STATIC_ROOT (`manage.py collectstatic`
+# first): names carry a content hash (cached for a year) and gzip/Brotli copies are pre-built.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Security ---------------------------------------------------------------------------------
+# With DEBUG off everything below is on; each relaxation must be asked for in the environment.
+# Behind a TLS proxy the site sees plain HTTP: name the header the proxy sets (only the proxy may
+# set it), e.g. DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (the value meaning HTTPS: "https").
+_proxy_header = env("DJANGO_SECURE_PROXY_SSL_HEADER", default="").strip()
+if _proxy_header:
+    _proxy_meta = _proxy_header.upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (_proxy_meta if _proxy_meta.startswith("HTTP_") else f"HTTP_{_proxy_meta}", "https")
+# Plain-HTTP requests are redirected to HTTPS, except the health checks (a load balancer or
+# container probe speaks plain HTTP to the process itself).
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# HSTS: browsers use only HTTPS for this host for that long (one year). Subdomains and the browsers'
+# preload list are opt-in: both bind every other host of the domain and are slow to undo.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# `check --deploy` reminds of the two opt-ins above; leaving them off is a deliberate default.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+# Cookies: HTTPS only (DJANGO_SECURE_COOKIES=false only for a plain-HTTP stack on one's own
+# machine), invisible to JavaScript, not sent with cross-site subrequests. The site's scripts take
+# the CSRF token from the page, never from the cookie.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = env.bool(
+    "DJANGO_SECURE_COOKIES", default=not DEBUG
+)
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp), enforced in every mode so that development and the browser
+# tests meet the production policy: scripts, styles and fonts only from this site, no inline script
+# or style. Only the API docs pages widen it, for what their third-party UIs need (api/docs.py).
+# Video files and thumbnails may live elsewhere: list those origins in CSP_MEDIA_SOURCES.
+CSP_MEDIA_SOURCES = env.list("CSP_MEDIA_SOURCES", default=[])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "font-src": ["'self'"],
+        "img-src": ["'self'", *CSP_MEDIA_SOURCES],
+        "media-src": ["'self'", *CSP_MEDIA_SOURCES],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Health -----------------------------------------------------------------------------------
+# /readyz reports "stale" (503) when the active model was published longer ago than this many hours
+# (0: any age is fine; a quiet site may rightly keep an old model).
+READYZ_MODEL_MAX_AGE_HOURS = env.int("READYZ_MODEL_MAX_AGE_HOURS", default=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -159,7 +252,37 @@ RETRAIN_SOFT_TIME_LIMIT = env.int("RETRAIN_SOFT_TIME_LIMIT", default=3 * 3600)
 RETRAIN_TIME_LIMIT = env.int("RETRAIN_TIME_LIMIT", default=RETRAIN_SOFT_TIME_LIMIT + 600)
 # Redis re-delivers an unacknowledged task after visibility_timeout: keep it above the hard limit
 # so a long retrain is never started twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RETRAIN_TIME_LIMIT + 600}
+# Every Redis client has short timeouts (seconds), so a Redis that refuses connections or accepts
+# and never answers costs a web request about a second, never a gunicorn timeout: the broker
+# connection and its sockets, the publish retry policy (one quick retry) and the result backend.
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": RETRAIN_TIME_LIMIT + 600,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+# Only workers (and scripts waiting for a result) use the result backend: the web process queues
+# retrains without a result subscription. A few quick retries let a worker ride out a Redis blip.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+}
+# A retrain request creates a "queued" model version and hands it to a worker (with a broker) or
+# to a separate `manage.py retrain` process (without one); the web process never trains. A queued
+# version not picked up within RETRAIN_QUEUED_TIMEOUT seconds is failed (its task message expires
+# then too); a separate process picks its version up within seconds. Those processes log to files
+# in RETRAIN_LOG_DIR.
+RETRAIN_QUEUED_TIMEOUT = env.int("RETRAIN_QUEUED_TIMEOUT", default=3600 if REDIS_URL else 120)
+RETRAIN_LOG_DIR = Path(env("RETRAIN_LOG_DIR", default=str(VAR_DIR / "logs")))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"recommender.tasks.retrain_task": {"queue": "training"}}
 # Retrain every RETRAIN_INTERVAL_MINUTES; skipped when no event arrived since the active version.
@@ -224,13 +347,63 @@ RECOMMENDER_GATE_MIN_EVAL_USERS = env.int("RECOMMENDER_GATE_MIN_EVAL_USERS", def
 RECOMMENDER_GATE_MIN_USER_SHARE = env.float("RECOMMENDER_GATE_MIN_USER_SHARE", default=0.9)
 
 
+# --- Login protection -------------------------------------------------------------------------
+# Failed password checks (site log-in, admin log-in, API token endpoint) are counted in the
+# database by django-axes, so the limits hold across every web worker and while Redis is down.
+# Within a sliding cool-off window, LOGIN_FAILURE_LIMIT failures for one account from one client
+# address lock that account out from that address, and LOGIN_FAILURE_LIMIT_PER_IP failures from
+# one address (any accounts; higher, so that people behind one proxy do not lock each other out)
+# lock the address out. While locked out even the right password is refused (HTTP 429). The client
+# address honours API_NUM_PROXIES exactly as the API's rate limits do. Unlock: docs/operations.md.
+AUTHENTICATION_BACKENDS = [
+    "accounts.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# A successful log-in forgets that account's failures from that address (only those).
+AXES_RESET_ON_SUCCESS = True
+# Only failures are stored (every successful log-in would otherwise add a row forever).
+AXES_DISABLE_ACCESS_LOG = True
+# Stored attempts keep the submitted form fields; these are masked (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["csrfmiddlewaretoken"]
+# No start-up banner: every manage.py command would print it (lockouts are still logged).
+AXES_VERBOSE = False
+# Sign-up form submissions per client address within SIGNUP_LIMIT_WINDOW_MINUTES (in the database).
+SIGNUP_LIMIT_PER_IP = env.int("SIGNUP_LIMIT_PER_IP", default=10)
+SIGNUP_LIMIT_WINDOW_MINUTES = env.int("SIGNUP_LIMIT_WINDOW_MINUTES", default=60)
+# API tokens stop working this many days after they were issued (0: no expiry); a password
+# change always revokes them.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=0)
+_too_small = [
+    name
+    for name, value in [
+        ("LOGIN_FAILURE_LIMIT", AXES_FAILURE_LIMIT),
+        ("LOGIN_FAILURE_LIMIT_PER_IP", LOGIN_FAILURE_LIMIT_PER_IP),
+        ("LOGIN_COOLOFF_MINUTES", LOGIN_COOLOFF_MINUTES),
+        ("SIGNUP_LIMIT_PER_IP", SIGNUP_LIMIT_PER_IP),
+        ("SIGNUP_LIMIT_WINDOW_MINUTES", SIGNUP_LIMIT_WINDOW_MINUTES),
+    ]
+    if value < 1
+]
+if _too_small:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"{', '.join(_too_small)} must be at least 1.")
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+
 # --- REST API (issue 5) -----------------------------------------------------------------------
 # Token (API clients) and session (the site's own JavaScript) authentication; authenticated by
 # default; JSON only; strict pagination; every error is {"detail", "code"[, "errors"]}.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request gets 401 with "WWW-Authenticate: Token".
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -280,22 +453,23 @@ SPECTACULAR_SETTINGS = {
 # Request bodies above this size are refused (413 in the API); Django's default, 2.5 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 # The cache holds API rate-limit counters (and short-lived read caches). In Redis when REDIS_URL
-# is set, so that limits hold across processes; a Redis outage must not break the site, so cache
-# errors are logged and read as a miss (requests then pass unthrottled). Without Redis: per-process memory.
+# is set, so that limits hold across processes; a Redis outage must not break the site: a failed
+# cache call reads as a miss (requests then pass unthrottled), is logged in one line at most once
+# a minute, and for CACHE_FAILURE_BACKOFF seconds after it the process does not wait on Redis at all
+# (recsite/cache.py). Without Redis: per-process memory.
 CACHE_URL = env("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "recsite.cache.ResilientRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "recsite",
             "OPTIONS": {
-                "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
+                "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                "FAILURE_BACKOFF": env.float("CACHE_FAILURE_BACKOFF", default=10.0),
             },
         }
     }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "recsite"}}

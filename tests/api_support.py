@@ -48,9 +48,19 @@ def other(make_user):
     return make_user("other")
 
 
+STAFF_PERMISSIONS = ("view_modelversion", "change_modelversion", "retrain_model")
+
+
 @pytest.fixture
 def staff(make_user):
-    return make_user("operator", is_staff=True)
+    """An operator holding the model permissions the staff endpoints ask for."""
+    from django.contrib.auth.models import Permission
+
+    user = make_user("operator", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="recommender", codename__in=STAFF_PERMISSIONS)
+    )
+    return user
 
 
 @pytest.fixture
@@ -77,6 +87,7 @@ def catalog(db) -> list[Video]:
 
 def publish_version(*, users_videos: dict, reason=None, **fields) -> ModelVersion:
     """An active model version whose published rows are ``users_videos[user] = [video, ...]`` (best first)."""
+    from artifact_support import artifact_fake
     from django.utils import timezone
 
     version = ModelVersion.objects.create(
@@ -89,6 +100,7 @@ def publish_version(*, users_videos: dict, reason=None, **fields) -> ModelVersio
         activated_at=timezone.now(),
         **fields,
     )
+    artifact_fake(version)  # activation checks the saved model
     for user, videos in users_videos.items():
         for rank, video in enumerate(videos, start=1):
             Recommendation.objects.create(

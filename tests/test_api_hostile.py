@@ -93,7 +93,7 @@ def test_bad_video_id_is_refused(api, catalog, raw, message):
     assert not WatchEvent.objects.exists()
 
 
-@pytest.mark.parametrize("raw_id", ["abc", "0", "-1", str(BIG), str(BIG - 1), "9" * 40, "1.5", "%00", "١"])
+@pytest.mark.parametrize("raw_id", ["abc", "0", "-1", str(BIG), str(BIG - 1), "9" * 40, "1.5", "%ED%A0%80", "١"])
 def test_bad_path_ids_are_404(api, staff, viewer, catalog, raw_id):
     WatchEvent.objects.create(user=viewer, video=catalog[0], completion=0.5)
     for path in (f"/api/videos/{raw_id}/", f"/api/events/{raw_id}/"):
@@ -103,6 +103,49 @@ def test_bad_path_ids_are_404(api, staff, viewer, catalog, raw_id):
     assert_refused(staff_api.get(f"/api/models/{raw_id}/"), 404)
     assert_refused(staff_api.post(f"/api/models/{raw_id}/activate/"), 404)
     assert WatchEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("raw_id", ["%00", "1%00", "%00abc"])
+def test_a_nul_in_the_path_is_400_in_the_api_error_shape(api, staff, viewer, catalog, raw_id):
+    WatchEvent.objects.create(user=viewer, video=catalog[0], completion=0.5)
+    for client, method, path in (
+        (api, "get", f"/api/videos/{raw_id}/"),
+        (api, "get", f"/api/events/{raw_id}/"),
+        (api, "delete", f"/api/events/{raw_id}/"),
+        (token_client(staff), "post", f"/api/models/{raw_id}/activate/"),
+        (APIClient(), "get", f"/api/no-such-endpoint/{raw_id}"),
+    ):
+        body = assert_refused(getattr(client, method)(path))
+        assert body["detail"] == "The address: Text must not contain the NUL character (U+0000)."
+        assert body["errors"] == {"path": ["Text must not contain the NUL character (U+0000)."]}
+    assert WatchEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "words"),
+    [
+        ("search=a%00b", "search", "NUL"),
+        ("%00=1", "query", "NUL"),
+        ("search=%ED%A0%80", "query", "UTF-8"),  # a lone surrogate, encoded as if it were UTF-8
+        ("search=%FF", "query", "UTF-8"),
+        ("&".join(f"p{i}=1" for i in range(1001)), "query", "Too many fields"),
+    ],
+)
+def test_unusable_query_strings_are_400_in_the_api_error_shape(api, catalog, query, field, words):
+    for path in ("/api/videos/", "/api/events/", "/api/recommendations/"):
+        body = assert_refused(api.get(f"{path}?{query}"))
+        assert list(body["errors"]) == [field]
+        assert words in body["detail"]
+
+
+def test_a_nul_in_a_header_is_400_in_the_api_error_shape(viewer, catalog):
+    from rest_framework.authtoken.models import Token
+
+    token, _created = Token.objects.get_or_create(user=viewer)
+    client = APIClient()
+    for value in (f"Token {token.key}\x00", "Token \x00", f"Token {token.key[:-1]}\x00"):
+        body = assert_refused(client.get("/api/videos/", HTTP_AUTHORIZATION=value))
+        assert body["detail"].startswith("The header “Authorization”: ")
 
 
 @pytest.mark.parametrize(
@@ -144,7 +187,9 @@ def test_page_past_the_end_is_404(api, catalog):
         ({"watched_at": "0001-01-01T00:00:00+01:00"}, "watched_at"),
         ({"watched_at": 12345}, "watched_at"),
         ({"client_event_id": "x" * 65}, "client_event_id"),
+        ({"client_event_id": "x" * 100_000}, "client_event_id"),
         ({"client_event_id": "a\x00b"}, "client_event_id"),
+        ({"client_event_id": "line\nbreak"}, "client_event_id"),
         ({"client_event_id": ["a"]}, "client_event_id"),
         ({"client_event_id": 12}, "client_event_id"),
     ],
@@ -175,6 +220,76 @@ def test_malformed_bodies_are_refused(api, catalog, raw, content_type, status):
     for path in ("/api/events/", "/api/events/bulk/"):
         assert_refused(post_raw(api, path, raw, content_type), status)
     assert not WatchEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "JSON parse error - The JSON is nested too deeply (at most 32 levels)."),
+        ("[" * 100_000, "JSON parse error - The JSON is nested too deeply (at most 32 levels)."),
+        (
+            '{"a":' * 50_000 + "1" + "}" * 50_000,
+            "JSON parse error - The JSON is nested too deeply (at most 32 levels).",
+        ),
+        ('{"video": 1, "completion": 0.5, "x": ' + "[" * 32 + "]" * 32 + "}", "JSON parse error - The JSON is nested"),
+        ('{"video": 1, "completion": 0.5, "x\\u0000": 1}', "JSON parse error - Names must not contain the NUL"),
+        ('"\\ud800"', "JSON parse error - Text must not contain unpaired surrogate characters"),
+        ("NaN", "JSON parse error - NaN is not a JSON number."),
+    ],
+)
+def test_deep_or_unusable_json_documents_are_refused(api, catalog, raw, message):
+    for path in ("/api/events/", "/api/events/bulk/", "/api/auth/token/"):
+        body = assert_refused(post_raw(api, path, raw))
+        assert body["code"] == "parse_error"
+        assert body["detail"].startswith(message)
+    assert not WatchEvent.objects.exists()
+
+
+def test_json_nested_32_levels_is_still_read(api, catalog):
+    raw = json.dumps({"video": catalog[0].pk, "completion": 0.5, "x": json.loads("[" * 31 + "]" * 31)})
+    assert post_raw(api, "/api/events/", raw).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        ('{"video": 1, "completion": 0.5, "client_event_id": "\\ud800"}', "client_event_id", "surrogate"),
+        ('{"video": 1, "completion": 0.5, "client_event_id": "a\\udc00b"}', "client_event_id", "surrogate"),
+        ('{"video": 1, "completion": 0.5, "client_event_id": "a\\u0000"}', "client_event_id", "NUL"),
+        ('{"video": 1, "completion": "\\ud800"}', "completion", "surrogate"),
+        (
+            '{"events": [{"video": 1, "completion": 0.5, "client_event_id": "\\u0000"}]}',
+            "events.0.client_event_id",
+            "NUL",
+        ),
+    ],
+)
+def test_strings_with_nul_or_lone_surrogates_are_refused_by_field(api, catalog, raw, field, words):
+    raw = raw.replace('"video": 1', f'"video": {catalog[0].pk}')
+    for path in ("/api/events/", "/api/events/bulk/"):
+        body = assert_refused(post_raw(api, path, raw))
+        assert list(body["errors"]) == [field]
+        assert body["detail"].startswith(f"{field}: ") and words in body["detail"]
+    assert not WatchEvent.objects.exists()
+
+
+@pytest.mark.parametrize("client_event_id", ["a\nb", "tab\there", "\u202e", "bell\u0007"])
+def test_client_event_id_must_be_printable(api, catalog, client_event_id):
+    body = {"video": catalog[0].pk, "completion": 0.5, "client_event_id": client_event_id}
+    for path, payload in (("/api/events/", body), ("/api/events/bulk/", {"events": [body]})):
+        response = assert_refused(api.post(path, payload, format="json"))
+        errors = response["errors"] if path == "/api/events/" else response["errors"][0]["errors"]
+        assert errors == {
+            "client_event_id": ["Client event id must be printable text (no line breaks, tabs or control characters)."]
+        }
+    assert not WatchEvent.objects.exists()
+
+
+def test_staff_bodies_with_a_surrogate_are_refused_not_echoed(staff, eager_celery):
+    """A choice field would echo the bad value in its message; the parser refuses it first."""
+    client = token_client(staff)
+    body = assert_refused(post_raw(client, "/api/retrain/", '{"objective": "\\ud800"}'))
+    assert body["errors"] == {"objective": ["Text must not contain unpaired surrogate characters (U+D800 to U+DFFF)."]}
 
 
 def test_a_3_mb_body_is_413(api, catalog):
@@ -376,7 +491,10 @@ def _cache_settings_for(monkeypatch, cache_url: str) -> dict:
 @pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL (set in CI)")
 def test_throttle_counters_live_in_redis(api, viewer, catalog, settings, monkeypatch):
     caches = _cache_settings_for(monkeypatch, django_settings.REDIS_URL)
-    assert caches["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    from django.utils.module_loading import import_string
+    from django_redis.cache import RedisCache
+
+    assert issubclass(import_string(caches["default"]["BACKEND"]), RedisCache)
     caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4()}"  # never touches anyone else's keys
     settings.CACHES = caches
     _rates(settings, events="2/minute")
