@@ -22,3 +22,16 @@ class AlreadyRunning(RetrainError):
 
     def __init__(self, message: str = "A retrain is already running; try again when it has finished."):
         super().__init__(message)
+
+
+class BrokerUnavailable(RetrainError):
+    """The task broker (Redis) could not be reached, so nothing was queued."""
+
+    def __init__(
+        self, message: str = "The task queue (Redis) is unreachable; the retrain was not queued. Try again later."
+    ):
+        super().__init__(message)
+
+
+class ArtifactUnavailable(RetrainError):
+    """A version's saved model is missing or does not match the checksum recorded when it was saved."""

@@ -53,6 +53,7 @@ def _advisory_lock(alias: str) -> Iterator[None]:
     params.pop("context", None)
     params.pop("prepare_threshold", None)
     params.pop("server_side_binding", None)
+    params.setdefault("connect_timeout", 10)  # a database that does not answer must not hang the caller
     # A connection of its own: Django may close or recycle its connection during a long task,
     # which would silently drop a session lock taken on it.
     conn = psycopg.connect(**params, autocommit=True, application_name="recommender-retrain-lock")

@@ -14,6 +14,7 @@ class ModelVersion(models.Model):
     """
 
     class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
         RUNNING = "running", _("running")
         SUCCEEDED = "succeeded", _("succeeded")
         FAILED = "failed", _("failed")
@@ -82,6 +83,7 @@ class ModelVersion(models.Model):
         get_latest_by = "created_at"
         verbose_name = _("model version")
         verbose_name_plural = _("model versions")
+        permissions = [("retrain_model", _("Can retrain the recommendation model"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["status"],

@@ -27,6 +27,11 @@ ACTIVE_VERSION_SUMMARY_FIELDS = (
     "objective",
     "architecture",
     "last_event_id",
+    # The feed's calibration (``metrics["calibration"]``) and the page's "computed ... from N watches".
+    "metrics",
+    "created_at",
+    "n_events",
+    "n_users",
 )
 
 

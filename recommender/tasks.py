@@ -40,11 +40,25 @@ except ImportError:  # pragma: no cover - redis is a pinned dependency
     time_limit=settings.RETRAIN_TIME_LIMIT,
     max_retries=3,
 )
-def retrain_task(self, *, force: bool = False, triggered_by: str = "task", config: dict | None = None) -> dict:
-    """Retrain (unless nothing changed and not ``force``) and report the outcome as JSON."""
+def retrain_task(
+    self,
+    *,
+    version_id: int | None = None,
+    force: bool = False,
+    triggered_by: str = "task",
+    config: dict | None = None,
+) -> dict:
+    """Run the queued version ``version_id`` (queued by ``services.retrain_request``), or without
+    one (the schedule) retrain unless nothing changed and not ``force``; report the outcome as JSON."""
     try:
-        train_config = services.train_config_build(**(config or {}))
-        version = services.retrain_if_stale(force=force, config=train_config, triggered_by=triggered_by)
+        if version_id is not None:
+            version = services.retrain_queued_run(version_id=version_id)
+            if version is None:
+                detail = f"Model version {version_id} is no longer queued (it ran already or waited too long)."
+                return {"status": "not_queued", "version": version_id, "detail": detail}
+        else:
+            train_config = services.train_config_build(**(config or {}))
+            version = services.retrain_if_stale(force=force, config=train_config, triggered_by=triggered_by)
     except AlreadyRunning as exc:
         logger.info("Retrain task %s: %s", self.request.id, exc)
         return {"status": "already_running", "detail": str(exc)}
@@ -55,15 +69,26 @@ def retrain_task(self, *, force: bool = False, triggered_by: str = "task", confi
         cause = exc.__cause__
         if isinstance(cause, TRANSIENT_ERRORS) and self.request.retries < self.max_retries:
             logger.warning("Retrain task %s: transient error, retrying: %s", self.request.id, cause)
-            raise self.retry(exc=cause, countdown=min(300, 10 * 2**self.request.retries)) from exc
+            raise _retry(self, cause, version_id) from exc
         raise
     except TRANSIENT_ERRORS as exc:
         if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=min(300, 10 * 2**self.request.retries)) from exc
+            raise _retry(self, exc, version_id) from exc
         raise
     if version is None:
         return {"status": "skipped", "detail": "No watch event since the active version was trained."}
     return {"status": version.status, "version": version.pk, "durations": version.durations}
+
+
+def _retry(task, exc: BaseException, version_id: int | None):
+    """The retry of a failed run: a queued version's retry runs a fresh queued copy of it (the
+    failed row stays as the record of the attempt)."""
+    countdown = min(300, 10 * 2**task.request.retries)
+    if version_id is None:
+        return task.retry(exc=exc, countdown=countdown)
+    again = services.version_requeue(version_id=version_id)
+    kwargs = {**task.request.kwargs, "version_id": again.pk}
+    return task.retry(exc=exc, countdown=countdown, kwargs=kwargs)
 
 
 @shared_task(

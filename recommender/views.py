@@ -1,61 +1,82 @@
-"""The "Recommended for you" page: a plain read of what the active model version published."""
+"""The "Recommended for you" page: the viewer's feed (``recommender.feed``), grouped into rows."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from recommender import selectors
+from recommender.feed import FeedItem, recommendation_feed
 from videos import selectors as video_selectors
 
 FALLBACK_SIZE = 12
+# A "Because you watched X" row needs at least this many picks explained by X.
+ROW_MIN_ITEMS = 2
+MAX_REASON_ROWS = 3
+
+
+def feed_rows(items: list[FeedItem]) -> list[dict[str, Any]]:
+    """Rows as on the services people know: "Top picks for you" (the best picks, in feed order),
+    then "Because you watched X" for the watched videos that explain several picks. Every item
+    appears in exactly one row; within a row the feed's order is kept."""
+    by_reason: dict[int, list[FeedItem]] = {}
+    for item in items:
+        if item.reason.get("kind") == "because_you_watched":
+            by_reason.setdefault(item.reason["video"]["id"], []).append(item)
+    grouped = [group for group in by_reason.values() if len(group) >= ROW_MIN_ITEMS]
+    grouped.sort(key=lambda group: group[0].rank)
+    grouped = grouped[:MAX_REASON_ROWS]
+    in_rows = {id(item) for group in grouped for item in group}
+    rows: list[dict[str, Any]] = []
+    top = [item for item in items if id(item) not in in_rows]
+    if top:
+        rows.append({"id": "top-picks", "title": _("Top picks for you"), "items": top, "reason_video": None})
+    for group in grouped:
+        video = group[0].reason_video
+        title = _("Because you watched “%(title)s”") % {"title": group[0].reason["video"]["title"]}
+        row_id = f"because-{video.pk if video else 0}"
+        rows.append({"id": row_id, "title": title, "items": group, "reason_video": video})
+    return rows
+
+
+def _fallback_reason(user: Any, version: Any) -> str:
+    """Why there is nothing personal to show, so the page can say so."""
+    if version is None:
+        return "no_model"
+    if video_selectors.watch_summary(user=user)["events"] == 0:
+        return "no_history"
+    if selectors.version_has_user(user=user, version=version):
+        return "all_finished"
+    return "not_in_model"
 
 
 @login_required
-def recommended(request):
+def recommended(request: HttpRequest) -> HttpResponse:
     user = request.user
-    version = selectors.active_version()
-    recommendations = list(
-        selectors.recommendations_for_user(
-            user=user, version=version, limit=settings.RECOMMENDATIONS_TOP_N, exclude_finished=True
-        )
-    )
+    feed = recommendation_feed(user=user, limit=settings.RECOMMENDATIONS_TOP_N)
     continuing = video_selectors.continue_watching(user=user, limit=8)
-    # A recommended video may have been started since the version was published: show how far.
-    progress = video_selectors.user_completions(user=user, video_ids={r.video_id for r in recommendations})
-    for rec in recommendations:
-        rec.video.completion = progress.get(rec.video_id)
-
-    # Why there is nothing personal to show, so the page can say so.
-    fallback_reason = ""
-    fallback = []
-    if not recommendations:
-        summary = video_selectors.watch_summary(user=user)
-        if version is None:
-            fallback_reason = "no_model"
-        elif summary["events"] == 0:
-            fallback_reason = "no_history"
-        elif selectors.version_has_user(user=user, version=version):
-            fallback_reason = "all_finished"
-        else:
-            fallback_reason = "not_in_model"
-        finished = set(video_selectors.finished_video_ids(user=user).values_list("video_id", flat=True))
-        fallback = [
-            v for v in video_selectors.popular_videos(limit=FALLBACK_SIZE + len(finished)) if v.pk not in finished
-        ]
-        fallback = fallback[:FALLBACK_SIZE]
-        progress = video_selectors.user_completions(user=user, video_ids={v.pk for v in fallback})
-        for video in fallback:
-            video.completion = progress.get(video.pk)
+    # A pick may have been started since the version was published: show how far.
+    progress = video_selectors.user_completions(user=user, video_ids={item.video.pk for item in feed.items})
+    for item in feed.items:
+        item.video.completion = progress.get(item.video.pk)
+    recommendations = [] if feed.cold_start else feed.items
+    fallback = [item.video for item in feed.items[:FALLBACK_SIZE]] if feed.cold_start else []
     return render(
         request,
         "recommender/recommended.html",
         {
-            "version": version,
+            "version": feed.version,
             "recommendations": recommendations,
+            "rows": feed_rows(recommendations),
+            "feed": feed.items,
             "continuing": continuing,
             "fallback": fallback,
-            "fallback_reason": fallback_reason,
+            "fallback_items": feed.items if feed.cold_start else [],
+            "fallback_reason": _fallback_reason(user, feed.version) if feed.cold_start else "",
         },
     )

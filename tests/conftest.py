@@ -1,12 +1,21 @@
 from pathlib import Path
 
 import pytest
+from browser_support import chromium_driver  # noqa: F401  (the browser tests' fixture)
 from django.contrib.auth import get_user_model
 
 from recommender.ml.config import TrainConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_MATRIX = FIXTURES / "seed-matrix.csv"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: no active version or popular list cached by another."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +47,24 @@ def eager_celery():
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
+def retrain_processes(monkeypatch, settings, tmp_path) -> list:
+    """Retrain requests without a broker start a separate `manage.py retrain` process; in tests none
+    is started (it would not see the test database). The versions it would have run are listed
+    here; a test runs one with `call_command("retrain", "--queued-version", str(pk))`."""
+    from recommender.services import scheduling
+
+    settings.RETRAIN_LOG_DIR = tmp_path / "logs"
+    started: list = []
+
+    def start(version):
+        started.append(version)
+        return tmp_path / "logs" / f"retrain-v{version.pk}.log"
+
+    monkeypatch.setattr(scheduling, "_retrain_process_start", start)
+    return started
 
 
 @pytest.fixture(autouse=True)

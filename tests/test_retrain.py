@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from recommender import selectors, services
 from recommender.models import ModelVersion, Recommendation
-from recommender.services import NoTrainingData, RetrainError, retrain
+from recommender.services import NoTrainingData, RetrainError, publishing, retrain
 from videos.models import Video, WatchEvent
 
 
@@ -89,13 +89,13 @@ def test_failure_while_writing_keeps_previous_version(watch_data, fast_config, m
     users, _ = watch_data
     before = list(selectors.recommendations_for_user(user=users[0]).values_list("video_id", "score"))
 
-    real_write = services.recommendations_write
+    real_write = publishing.recommendations_write
 
     def write_then_fail(**kwargs):
         real_write(**kwargs)  # rows of the new version exist at this point...
         raise OSError("disk full")  # ...and then writing fails
 
-    monkeypatch.setattr(services, "recommendations_write", write_then_fail)
+    monkeypatch.setattr(publishing, "recommendations_write", write_then_fail)
     with pytest.raises(RetrainError, match="disk full"):
         retrain(config=fast_config)
 
@@ -150,3 +150,23 @@ def test_retrain_command_rejects_bad_flags():
         call_command("retrain", "--epochs", "0")
     with pytest.raises(CommandError):
         call_command("retrain", "--objective", "clicks")
+
+
+@pytest.mark.django_db
+def test_the_event_aggregation_rule_is_the_configurations_and_is_recorded(watch_data, settings):
+    """WATCH_AGGREGATE fills the configuration when a retrain does not name a rule; the matrix is
+    pivoted with the configuration's rule, and the version and its artifact record it."""
+    users, videos = watch_data
+    WatchEvent.objects.create(user=users[0], video=videos[1], completion=0.5)  # it was 0.1 before
+    settings.WATCH_AGGREGATE = "mean"
+    assert services.train_config_build(aggregate="last").aggregate == "last"
+    config = services.train_config_build(embedding_dim=4, hidden_units=[4], epochs=1)
+    assert config.aggregate == "mean"
+
+    version = retrain(config=config, force=True)
+    assert version.hyperparameters["aggregate"] == "mean"
+    artifact = services.artifact_load(version=version)
+    assert artifact.config.aggregate == "mean"
+    data = artifact.data
+    cell = data.matrix[data.user_index(users[0].pk), data.video_index(videos[1].pk)]
+    assert cell == pytest.approx(0.3)

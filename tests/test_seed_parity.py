@@ -6,7 +6,7 @@ from conftest import SEED_MATRIX
 from django.core.management import call_command
 
 from recommender import selectors
-from recommender.services import predicted_matrix
+from recommender.inspection import predicted_matrix
 from videos.models import WatchEvent
 
 

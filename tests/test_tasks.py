@@ -113,10 +113,16 @@ def test_progress_is_visible_while_training(events, fast_config):
 
 
 @pytest.mark.django_db
-def test_retrain_async_command_prints_the_task_id(events, eager_celery, capsys):
+def test_retrain_async_command_queues_and_a_separate_process_trains(events, eager_celery, capsys, retrain_processes):
     call_command("retrain", "--async", "--epochs", "1", "--embedding-dim", "4")
-    assert "Retrain queued: task" in capsys.readouterr().out
-    assert ModelVersion.objects.get().triggered_by == "command"
+    version = ModelVersion.objects.get()
+    assert f"Retrain queued: model version {version.pk} runs in a separate process" in capsys.readouterr().out
+    assert (version.status, version.triggered_by) == ("queued", "command")  # nothing trained in this process
+    assert retrain_processes == [version]
+
+    call_command("retrain", "--queued-version", str(version.pk), "--no-progress")  # what that process runs
+    version.refresh_from_db()
+    assert version.status == "active" and version.hyperparameters["embedding_dim"] == 4
 
 
 @pytest.mark.django_db
@@ -144,10 +150,24 @@ def test_admin_retrain_now_button(client, events, eager_celery, settings):
 def test_docker_compose_structure():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services_ = compose["services"]
-    assert set(services_) == {"web", "worker", "beat", "redis", "db"}
+    assert set(services_) == {"proxy", "web", "worker", "beat", "redis", "db"}
     for name, service in services_.items():
         assert "healthcheck" in service, name
     assert "gunicorn" in services_["web"]["command"]
+    # Only the TLS proxy is published; the web service trusts its X-Forwarded-Proto and one hop.
+    published = {name for name, service in services_.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert {"80:80", "443:443"} <= set(services_["proxy"]["ports"])
+    assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in services_["proxy"]["volumes"]
+    assert services_["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    web_env = services_["web"]["environment"]
+    assert web_env["DJANGO_SECURE_PROXY_SSL_HEADER"] == "X-Forwarded-Proto"
+    assert web_env["API_NUM_PROXIES"] == "1"
+    assert web_env["MODEL_DIR"] == "/data/models"
+    assert "/healthz" in " ".join(services_["web"]["healthcheck"]["test"])
+    caddyfile = (ROOT / "Caddyfile").read_text()
+    assert "reverse_proxy web:8000" in caddyfile
+    assert "{$SITE_ADDRESS:localhost}" in caddyfile
     worker = services_["worker"]["command"]
     assert "--queues default,training" in worker and "--concurrency 1" in worker
     assert "beat" in services_["beat"]["command"] and services_["beat"]["deploy"]["replicas"] == 1

@@ -6,12 +6,25 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.Model):
+    """A catalog section. ``name`` is the English (default) name; each other language of the site has
+    a ``name_<language>`` field, shown to viewers of that language when it is filled in."""
+
     name = models.CharField(_("name"), max_length=100, unique=True)
+    name_zh_hans = models.CharField(
+        _("name in simplified Chinese"),
+        max_length=100,
+        blank=True,
+        help_text=_("Shown to viewers who chose 简体中文; the English name when empty."),
+    )
     slug = models.SlugField(_("slug"), max_length=100, unique=True, allow_unicode=True)
+
+    # language code -> the field holding the name in that language
+    TRANSLATED_NAMES = {"zh-hans": "name_zh_hans"}
 
     class Meta:
         ordering = ["name"]
@@ -24,10 +37,20 @@ class Category(models.Model):
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = slugify(self.name, allow_unicode=True) or "category"
+        if not self.name_zh_hans:
+            from videos.category_names import ZH_HANS
+
+            self.name_zh_hans = ZH_HANS.get(self.name, "")
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("category", args=[self.slug])
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language, or the English name when it has none."""
+        field = self.TRANSLATED_NAMES.get((get_language() or "").lower())
+        return (getattr(self, field) if field else "") or self.name
 
 
 class Video(models.Model):

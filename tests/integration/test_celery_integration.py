@@ -128,7 +128,8 @@ def test_kill_9_during_training_keeps_old_version_and_frees_the_lock(watch_data,
     before = list(selectors.recommendations_for_user(user=users[5]).values_list("video_id", "score"))
 
     worker = start_worker("doomed")
-    assert manage("retrain", "--async", *SLOW).returncode == 0
+    # Nothing was watched since `old`: without --even-if-unchanged the request would be skipped.
+    assert manage("retrain", "--async", "--even-if-unchanged", *SLOW).returncode == 0
     victim = wait_for(_running_version, timeout=120, what="training in the worker")
     assert retrain_lock_is_held()
     worker.kill()  # SIGKILL to the main process and its pool child
@@ -179,6 +180,26 @@ def test_scoring_shards_run_on_two_workers(watch_data, start_worker, manage):
     expected = Recommendation.objects.filter(version=version).values("user_id").distinct().count()
     assert expected == version.n_users
     assert Recommendation.objects.filter(version=version).count() == version.n_recommendations
+
+
+def test_without_a_broker_a_separate_process_trains(watch_data, manage, tmp_path):
+    """Zero-setup mode (no REDIS_URL): `retrain --async` returns at once; its own process trains."""
+    logs = tmp_path / "retrain-logs"
+    started = time.monotonic()
+    queued = manage("retrain", "--async", *QUICK, env={"REDIS_URL": "", "RETRAIN_LOG_DIR": str(logs)})
+    assert queued.returncode == 0, queued.stderr
+    assert "runs in a separate process" in queued.stdout
+    assert time.monotonic() - started < 60  # no training in the asking process
+    version = ModelVersion.objects.get()
+    assert version.status in ("queued", "running")
+    active = wait_for(
+        lambda: ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.ACTIVE).first(),
+        timeout=240,
+        what="the background process to publish",
+    )
+    assert active.triggered_by == "command" and active.n_recommendations > 0
+    (log,) = logs.iterdir()
+    wait_for(lambda: f"Model version {version.pk} is now active" in log.read_text(), timeout=30, what="its log")
 
 
 def _quick_config():

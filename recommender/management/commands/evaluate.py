@@ -2,24 +2,28 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from recommender import reporting
 from recommender.evaluation import version_evaluate
 from recommender.exceptions import RetrainError
 from recommender.management.commands._versions import version_or_error
+from recommender.reporting import METRIC_BY_KEY, OBJECTIVE_KEY_METRIC, OBJECTIVE_MEANING, metric_text
 
-# (metric key, label, unit) in display order; unit "stars" also shows value x 5.
+# (metric key, label, unit) in display order. Units: "share" of viewers or videos (shown as %),
+# "points" of completion for errors of a predicted completion (0.12 = 12 points), "score" for
+# NDCG (0..1), "count".
 ROWS = [
-    ("hr_at_10", "HR@10", None),
-    ("ndcg_at_10", "NDCG@10", None),
-    ("baseline_popular_hr_at_10", "HR@10 most-popular", None),
-    ("baseline_popular_ndcg_at_10", "NDCG@10 most-popular", None),
-    ("rmse", "RMSE (completion)", "stars"),
-    ("mae", "MAE (completion)", "stars"),
-    ("baseline_bias_rmse", "RMSE user+video bias", "stars"),
-    ("baseline_mean_rmse", "RMSE global mean", "stars"),
-    ("coverage_at_10", "catalog coverage top 10", None),
-    ("users_served_share", "users served", None),
-    ("n_ranked", "users ranked", "count"),
-    ("n_rated", "pairs rated", "count"),
+    ("hr_at_10", "HR@10", "share"),
+    ("ndcg_at_10", "NDCG@10", "score"),
+    ("baseline_popular_hr_at_10", "HR@10 most-popular", "share"),
+    ("baseline_popular_ndcg_at_10", "NDCG@10 most-popular", "score"),
+    ("rmse", "RMSE (completion)", "points"),
+    ("mae", "MAE (completion)", "points"),
+    ("baseline_bias_rmse", "RMSE viewer+video average", "points"),
+    ("baseline_mean_rmse", "RMSE global average", "points"),
+    ("coverage_at_10", "catalog coverage top 10", "share"),
+    ("users_served_share", "viewers served", "share"),
+    ("n_ranked", "viewers ranked", "count"),
+    ("n_rated", "watches rated", "count"),
 ]
 
 
@@ -27,7 +31,9 @@ class Command(BaseCommand):
     help = (
         "Show a model version's quality: the held-out metrics recorded when it was trained, the "
         "promotion gate's verdict, and the model measured on the watches recorded since it was "
-        "trained. Default: the active version."
+        "trained, with what the objective optimises and which metric matters for it. Shares are "
+        "percentages of viewers or videos; RMSE and MAE are in percentage points of completion. "
+        "Default: the active version."
     )
 
     def add_arguments(self, parser):
@@ -54,6 +60,14 @@ class Command(BaseCommand):
         )
         offline = report["offline"] or {}
         forward = report["forward"] or {}
+        objective = report["objective"]
+        if objective in OBJECTIVE_MEANING:
+            key = METRIC_BY_KEY[OBJECTIVE_KEY_METRIC[objective]].label
+            out.write(f"Objective {objective}: {OBJECTIVE_MEANING[objective]} Judge it by {key} first.")
+        out.write(
+            "Verdict: "
+            + reporting.verdict(metrics=offline, objective=objective, status=report["status"], gate=report.get("gate"))
+        )
         if offline.get("evaluation") == "skipped":
             out.write(f"Held-out evaluation skipped: {offline.get('evaluation_note', '')}")
         out.write(f"{'metric':<26}{'held out at training':>22}{'watches since':>16}")
@@ -62,6 +76,7 @@ class Command(BaseCommand):
                 continue
             out.write(f"{label:<26}{_cell(offline.get(key), unit):>22}{_cell(forward.get(key), unit):>16}")
         out.write(f"Watches since: {report.get('forward_note', '')}.")
+        out.write("Units: % of viewers or videos; pts = percentage points of completion (10 pts = a tenth of a video).")
         gate = report.get("gate") or {}
         if gate:
             verdict = "passed" if gate.get("passed") else "FORCED" if gate.get("forced") else "REJECTED"
@@ -71,10 +86,6 @@ class Command(BaseCommand):
 def _cell(value, unit) -> str:
     if value is None:
         return "–"
-    if unit == "count":
-        return str(value)
-    if unit == "stars" and isinstance(value, (int, float)):
-        return f"{value:.4f} ({value * 5:.3f}★)"
-    if isinstance(value, float):
+    if unit == "score" and isinstance(value, (int, float)):
         return f"{value:.4f}"
-    return str(value)
+    return metric_text(value, unit)

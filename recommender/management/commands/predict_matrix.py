@@ -2,7 +2,8 @@ import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender.services import RetrainError, predicted_matrix
+from recommender.exceptions import RetrainError
+from recommender.inspection import predicted_matrix
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         try:
             result = predicted_matrix()
         except RetrainError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc).splitlines()[0]) from None
         values = result.values * scale
         if format == "csv":
             writer = csv.writer(self.stdout)

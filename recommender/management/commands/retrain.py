@@ -2,9 +2,10 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender.ml.config import ARCHITECTURES, OBJECTIVES, PRESETS
+from recommender.ml.config import PRESETS, client_params
+from recommender.ml.config import add_arguments as add_training_arguments
 from recommender.models import ModelVersion
-from recommender.services import RetrainError, retrain, retrain_enqueue, train_config_build
+from recommender.services import RetrainError, retrain, retrain_queued_run, retrain_request, train_config_build
 
 
 def _positive_int(text: str) -> int:
@@ -30,22 +31,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--objective", choices=OBJECTIVES, help="Training objective (default: setting RECOMMENDER_OBJECTIVE)."
-        )
-        parser.add_argument(
-            "--architecture", choices=ARCHITECTURES, help="Network: mlp (reference) or neumf (GMF + MLP)."
-        )
-        parser.add_argument(
-            "--epochs", type=_positive_int, help="Maximum number of epochs (early stopping may end sooner)."
-        )
-        parser.add_argument(
-            "--batch-size",
-            type=_positive_int,
-            help="Largest training batch (small data uses smaller batches so an epoch has at least 32 steps).",
-        )
-        parser.add_argument("--embedding-dim", type=_positive_int, help="Size of the user and video embeddings.")
-        parser.add_argument("--seed", type=int, help="Random seed (same data + seed = same model).")
+        # --objective, --architecture, --epochs, ...: options, limits and help from the training
+        # configuration's schema (the API's retrain request reads the same). Left out: the
+        # preset's value (the objective's default: setting RECOMMENDER_OBJECTIVE).
+        add_training_arguments(parser)
         parser.add_argument(
             "--preset",
             choices=sorted(PRESETS),
@@ -56,22 +45,32 @@ class Command(BaseCommand):
             "--force",
             action="store_true",
             help="Activate the new version even if the promotion gate rejects it (worse metric, "
-            "non-finite scores, too few users served).",
+            "non-finite scores, too few users served). Only for a retrain run here, not with --async.",
         )
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the per-epoch progress bar.")
         parser.add_argument(
             "--async",
             dest="queue",
             action="store_true",
-            help="Queue the retrain for a Celery worker and print the task id instead of training here.",
+            help="Do not train here: queue the retrain (a Celery worker runs it; without a broker, a "
+            "separate background process) and print the queued model version. Skipped when no event "
+            "arrived since the active version, unless --even-if-unchanged.",
+        )
+        parser.add_argument(
+            "--even-if-unchanged",
+            action="store_true",
+            help="With --async: queue the retrain even when no event arrived since the active version.",
+        )
+        parser.add_argument(
+            "--queued-version",
+            type=_positive_int,
+            metavar="VERSION",
+            help="Run the queued model version VERSION with the settings it was queued with (what a "
+            "retrain request starts when no broker is configured).",
         )
 
     def handle(self, *args, **options):
-        overrides = {
-            name: options[name]
-            for name in ("objective", "architecture", "epochs", "batch_size", "embedding_dim", "seed")
-            if options[name] is not None
-        }
+        overrides = {p.name: options[p.name] for p in client_params() if options[p.name] is not None}
         if options["preset"] is not None:
             overrides["preset"] = options["preset"]
         try:
@@ -79,14 +78,32 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"Invalid training settings: {exc}") from None
 
+        if options["queued_version"] is not None:
+            if overrides or options["queue"] or options["force"] or options["even_if_unchanged"]:
+                raise CommandError(
+                    "--queued-version runs a queued version with its own settings; give no other option."
+                )
+            self._run_queued(options["queued_version"], progress=not options["no_progress"])
+            return
         if options["queue"] and options["force"]:
             raise CommandError("--force applies to a retrain run here; it cannot be combined with --async.")
+        if options["even_if_unchanged"] and not options["queue"]:
+            raise CommandError("--even-if-unchanged applies to --async (a retrain run here always trains).")
         if options["queue"]:
             try:
-                task_id = retrain_enqueue(triggered_by="command", **overrides)
+                ticket = retrain_request(
+                    triggered_by="command", force=options["even_if_unchanged"], config_overrides=overrides
+                )
             except RetrainError as exc:
                 raise CommandError(str(exc).splitlines()[0]) from None
-            self.stdout.write(self.style.SUCCESS(f"Retrain queued: task {task_id}"))
+            if ticket.status == "skipped":
+                self.stdout.write(f"Retrain skipped: {ticket.detail}")
+            elif ticket.task_id:
+                self.stdout.write(
+                    self.style.SUCCESS(f"Retrain queued: task {ticket.task_id} (model version {ticket.version.pk}).")
+                )
+            else:
+                self.stdout.write(self.style.SUCCESS(ticket.detail))
             return
 
         progress = _Progress(self.stderr, enabled=not options["no_progress"])
@@ -98,6 +115,21 @@ class Command(BaseCommand):
             progress.close()
             raise CommandError(str(exc).splitlines()[0]) from None
         progress.close()
+        self._report(version)
+
+    def _run_queued(self, version_id: int, *, progress: bool) -> None:
+        bar = _Progress(self.stderr, enabled=progress)
+        try:
+            version = retrain_queued_run(version_id=version_id, on_progress=bar.update)
+        except RetrainError as exc:
+            bar.close()
+            raise CommandError(str(exc).splitlines()[0]) from None
+        bar.close()
+        if version is None:
+            raise CommandError(f"Model version {version_id} is not queued (it ran already, or waited too long).")
+        self._report(version)
+
+    def _report(self, version: ModelVersion) -> None:
         self._summary(version)
         if version.status == ModelVersion.Status.REJECTED:
             active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()

@@ -7,7 +7,8 @@ class Command(BaseCommand):
     help = (
         "Import a wide completion matrix from CSV: first column user name, one column per video title, "
         "cells = completion on a 0..SCALE scale, empty cell = not watched. Users and videos are created "
-        "as needed. All-or-nothing: a bad cell aborts the import and names its row and column."
+        "as needed (names and titles must follow the site's rules). All-or-nothing: a bad cell aborts "
+        "the import and names its row and column. The admin's CSV import uses the same checks."
     )
 
     def add_arguments(self, parser):
