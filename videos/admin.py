@@ -1,17 +1,20 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from videos.admin_widgets import CheckedAutocompleteMixin, CheckedInitialDataMixin
 from videos.models import Category, Video, WatchEvent
+from videos.watch_admin import WatchDataConsoleMixin, WatchEventPercentForm
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
+class CategoryAdmin(CheckedInitialDataMixin, admin.ModelAdmin):
+    list_display = ["name", "name_zh_hans", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    search_fields = ["name"]
+    search_fields = ["name", "name_zh_hans"]
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(CheckedInitialDataMixin, admin.ModelAdmin):
     list_display = ["title", "category", "duration_seconds", "created_at"]
     list_filter = ["category"]
     search_fields = ["title", "description", "tags"]
@@ -19,8 +22,10 @@ class VideoAdmin(admin.ModelAdmin):
 
 
 @admin.register(WatchEvent)
-class WatchEventAdmin(admin.ModelAdmin):
-    list_display = ["user", "video", "completion", "source", "watched_at"]
+class WatchEventAdmin(WatchDataConsoleMixin, CheckedAutocompleteMixin, CheckedInitialDataMixin, admin.ModelAdmin):
+    form = WatchEventPercentForm
+    change_list_template = "admin/videos/watchevent/change_list.html"
+    list_display = ["user", "video", "completion_percent", "source", "watched_at"]
     list_filter = ["source", "video__category"]
     search_fields = ["user__username", "video__title", "client_event_id"]
     autocomplete_fields = ["video"]
@@ -32,3 +37,7 @@ class WatchEventAdmin(admin.ModelAdmin):
         initial = super().get_changeform_initial_data(request)
         initial.setdefault("source", WatchEvent.Source.ADMIN)
         return initial
+
+    @admin.display(description=_("completion"), ordering="completion")
+    def completion_percent(self, obj: WatchEvent) -> str:
+        return f"{obj.completion * 100:.0f} %"
