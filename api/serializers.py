@@ -17,10 +17,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from recommender.ml.config import ARCHITECTURES, OBJECTIVES
+from recommender.ml.config import Param, client_params
 from recommender.models import ModelVersion
 from videos.models import Category, Video, WatchEvent
 from videos.services import parse_completion
+from videos.validators import CLIENT_EVENT_ID_MAX_LENGTH, validate_client_event_id
 
 # Database ids are signed 64-bit integers; anything larger must never reach a query.
 MAX_ID = 2**63 - 1
@@ -65,6 +66,15 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "maxLength": CLIENT_EVENT_ID_MAX_LENGTH})
+class ClientEventIdField(StrictCharField):
+    """A client's own event id: the rule of ``videos.validators.validate_client_event_id`` (length, printable text)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [validate_client_event_id])
+        super().__init__(**kwargs)
 
 
 class IdField(serializers.IntegerField):
@@ -226,11 +236,10 @@ class WatchEventCreateSerializer(serializers.Serializer):
     watched_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="When it was watched (default: now); not in the future."
     )
-    client_event_id = StrictCharField(
+    client_event_id = ClientEventIdField(
         required=False,
         allow_null=True,
         allow_blank=True,
-        max_length=64,
         help_text="Your own id for this event: a retry with the same id is stored once and returns the original.",
     )
 
@@ -275,65 +284,6 @@ class WatchEventBulkResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="Events stored by this request.")
     existing = serializers.IntegerField(help_text="Events whose client_event_id had been stored before.")
     events = WatchEventBulkItemSerializer(many=True, help_text="One entry per submitted event, in order.")
-
-
-class RecommendationQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(
-        required=False,
-        default=20,
-        min_value=1,
-        max_value=MAX_RECOMMENDATIONS,
-        help_text="How many recommendations (at most the number each model version stores per user).",
-    )
-
-
-class ModelVersionBriefSerializer(serializers.ModelSerializer):
-    trained_at = serializers.DateTimeField(
-        source="finished_at", read_only=True, allow_null=True, help_text="When its training finished."
-    )
-
-    class Meta:
-        model = ModelVersion
-        fields = ["id", "trained_at", "activated_at", "objective", "architecture"]
-
-
-def model_version_brief(version: ModelVersion) -> dict[str, Any]:
-    """``ModelVersionBriefSerializer(version).data`` without building a ModelSerializer per request."""
-    return {
-        "id": version.pk,
-        "trained_at": _datetime_field.to_representation(version.finished_at),
-        "activated_at": _datetime_field.to_representation(version.activated_at),
-        "objective": version.objective,
-        "architecture": version.architecture,
-    }
-
-
-_datetime_field = serializers.DateTimeField()
-
-
-class RecommendationItemSerializer(serializers.Serializer):
-    rank = serializers.IntegerField(help_text="1 = best.")
-    score = serializers.FloatField(
-        allow_null=True, help_text="The model's predicted score; null for the popular-videos fallback."
-    )
-    video = VideoSerializer()
-    reason = serializers.CharField(help_text="Why this video is suggested, in one sentence.")
-    reason_video = VideoBriefSerializer(
-        allow_null=True, help_text="The watched video this suggestion is most similar to, if any."
-    )
-
-
-class RecommendationListSerializer(serializers.Serializer):
-    cold_start = serializers.BooleanField(
-        help_text="True when the model has nothing for this user yet and the results are the most popular videos."
-    )
-    source = serializers.ChoiceField(
-        choices=RECOMMENDATION_SOURCES, help_text="model: the trained model's list; popular: the cold-start fallback."
-    )
-    model_version = ModelVersionBriefSerializer(
-        allow_null=True, help_text="The active model version, or null when none has been trained yet."
-    )
-    results = RecommendationItemSerializer(many=True)
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -393,24 +343,59 @@ class ModelVersionQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ModelVersion.Status.choices, required=False)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": "true or false is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
 class RetrainRequestSerializer(serializers.Serializer):
     """Optional training settings for this run; anything left out takes the configured default."""
 
-    objective = serializers.ChoiceField(choices=list(OBJECTIVES), required=False)
-    architecture = serializers.ChoiceField(choices=list(ARCHITECTURES), required=False)
-    epochs = StrictIntegerField(required=False, min_value=1, max_value=1000)
-    batch_size = StrictIntegerField(required=False, min_value=1, max_value=65536)
-    embedding_dim = StrictIntegerField(required=False, min_value=1, max_value=1024)
-    hidden_units = serializers.ListField(
-        child=StrictIntegerField(min_value=1, max_value=4096), required=False, min_length=1, max_length=8
+    force = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Queue a retrain even when no event arrived since the active version was trained.",
     )
-    learning_rate = StrictFloatField(required=False, min_value=1e-6, max_value=1.0)
-    negatives = StrictIntegerField(required=False, min_value=0, max_value=100)
-    seed = StrictIntegerField(required=False, min_value=0, max_value=2**32 - 1)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The training settings, their limits and help come from the one schema of the training
+        # configuration (recommender.ml.config.SCHEMA), as the retrain command's options do.
+        fields = super().get_fields()
+        fields.update({param.name: _training_setting_field(param) for param in client_params()})
+        return fields
 
 
-class RetrainQueuedSerializer(serializers.Serializer):
-    task_id = serializers.CharField(help_text="Id of the queued Celery task.")
+def _training_setting_field(param: Param) -> serializers.Field:
+    common: dict[str, Any] = {"required": False, "help_text": param.help}
+    if param.kind == "choice":
+        return serializers.ChoiceField(choices=list(param.choices), **common)
+    if param.kind == "bool":
+        return StrictBooleanField(**common)
+    limits = {"min_value": param.minimum, "max_value": param.maximum}
+    if param.kind == "int":
+        return StrictIntegerField(**limits, **common)
+    if param.kind == "float":
+        return StrictFloatField(**limits, **common)
+    return serializers.ListField(child=StrictIntegerField(**limits), min_length=1, max_length=param.max_items, **common)
+
+
+class RetrainTicketSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["queued", "skipped"],
+        help_text="queued: a model version waits for its worker; skipped: nothing new to learn, nothing queued.",
+    )
+    version = serializers.IntegerField(
+        allow_null=True, help_text="Id of the queued model version (follow it at /api/models/{id}/); null when skipped."
+    )
+    task_id = serializers.CharField(
+        allow_null=True,
+        help_text="Id of the queued Celery task; null when skipped or when no broker is configured (a separate "
+        "process on the server runs the retrain).",
+    )
     detail = serializers.CharField()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth import authenticate
-from django.core.cache import cache
 from django.db.models import QuerySet, prefetch_related_objects
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
@@ -14,28 +13,25 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import serializers as s
-from api.exceptions import Conflict
-from api.pagination import query_int
-from api.permissions import IsStaff
+from api.authentication import token_obtain
+from api.exceptions import Conflict, RetrainUnavailable
+from api.permissions import ModelVersionPermission, RetrainPermission
+from api.recommendations import RecommendationsView  # noqa: F401  (routed in api/urls.py)
 from api.throttles import EventWriteThrottle, TokenObtainThrottle
-from recommender import selectors as recommender_selectors
 from recommender import services as recommender_services
-from recommender.exceptions import AlreadyRunning, RetrainError
+from recommender.exceptions import AlreadyRunning, BrokerUnavailable, RetrainError
 from recommender.models import ModelVersion
 from videos import selectors as video_selectors
 from videos.models import Video, WatchEvent
 from videos.services import watch_event_delete, watch_event_record, watch_events_record_bulk
 
 _ID = re.compile(r"[0-9]{1,19}")
-# The popular-videos fallback aggregates over every watch event: computed at most once a minute.
-POPULAR_CACHE_KEY = "api:popular-video-ids"
-POPULAR_CACHE_SECONDS = 60
 
 
 class SafeLookupMixin:
@@ -80,7 +76,12 @@ class TokenView(APIView):
         request=s.TokenObtainSerializer,
         responses={200: s.TokenSerializer},
         summary="Obtain an API token",
-        description="Returns the user's token (created on first use). Send it as `Authorization: Token <token>`.",
+        description=(
+            "Returns the user's token (created on first use). Send it as `Authorization: Token <token>`. "
+            "Repeated wrong passwords lock the account out from the client's address (and, beyond a higher "
+            "limit, the address itself) for a cool-off time: 429 with code `locked_out`, even for the right "
+            "password."
+        ),
         tags=["auth"],
     )
     def post(self, request):
@@ -93,8 +94,9 @@ class TokenView(APIView):
         )
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": ["Unable to log in with the username and password given."]})
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token = token_obtain(user=user)
+        # The token is a credential: no browser or proxy may keep a copy of this response.
+        return Response({"token": token.key}, headers={"Cache-Control": "no-store"})
 
     @extend_schema(
         request=None,
@@ -249,88 +251,7 @@ def _videos_named_in(events) -> dict[int, Video]:
 # --- Recommendations -----------------------------------------------------------------------------
 
 
-class RecommendationsView(APIView):
-    @extend_schema(
-        parameters=[s.RecommendationQuerySerializer],
-        responses=s.RecommendationListSerializer,
-        summary="Your recommendations",
-        description=(
-            "Your top recommendations from the active model version, best first, without videos you have "
-            "finished since. When the model has nothing for you yet (a new account, or no model trained), "
-            "the most popular videos come back instead with `cold_start: true` and `source: popular`."
-        ),
-        tags=["recommendations"],
-    )
-    def get(self, request):
-        # Parsed by hand on this hot path; RecommendationQuerySerializer documents the same rules.
-        limit = query_int(request, "limit", minimum=1, maximum=s.MAX_RECOMMENDATIONS) or 20
-        version = recommender_selectors.active_version_cached()
-        results = _model_recommendations(request.user, version, limit) if version is not None else []
-        source = "model" if results else "popular"
-        if not results:
-            results = _popular_recommendations(limit)
-        return Response(
-            {
-                "cold_start": source == "popular",
-                "source": source,
-                "model_version": s.model_version_brief(version) if version is not None else None,
-                "results": results,
-            }
-        )
-
-
-_REC_FIELDS = (
-    "rank",
-    "score",
-    "reason_video_id",
-    "reason_video__title",
-    *(f"video__{f}" for f in s.VIDEO_VALUE_FIELDS),
-)
-
-
-def _model_recommendations(user, version: ModelVersion, limit: int) -> list[dict]:
-    rows = recommender_selectors.recommendations_for_user(
-        user=user, limit=limit, version=version, exclude_finished=True
-    ).values(*_REC_FIELDS)
-    video_data = s.VideoData()
-    prefixed = [(name, f"video__{name}") for name in s.VIDEO_VALUE_FIELDS]
-    results = []
-    for position, row in enumerate(rows, start=1):
-        reason_id = row["reason_video_id"]
-        reason_title = row["reason_video__title"]
-        results.append(
-            {
-                # Positions, not stored ranks: videos finished since publishing leave no gaps.
-                "rank": position,
-                "score": row["score"],
-                "video": video_data({name: row[key] for name, key in prefixed}),
-                "reason": f"Because you watched “{reason_title}”."
-                if reason_id is not None
-                else "Predicted from your watch history.",
-                "reason_video": {"id": reason_id, "title": reason_title} if reason_id is not None else None,
-            }
-        )
-    return results
-
-
-def _popular_recommendations(limit: int) -> list[dict]:
-    ids = cache.get(POPULAR_CACHE_KEY)
-    if ids is None:
-        ids = [video.pk for video in video_selectors.popular_videos(limit=s.MAX_RECOMMENDATIONS)]
-        cache.set(POPULAR_CACHE_KEY, ids, POPULAR_CACHE_SECONDS)
-    ids = ids[:limit]
-    rows = {row["id"]: row for row in Video.objects.filter(pk__in=ids).values(*s.VIDEO_VALUE_FIELDS)}
-    video_data = s.VideoData()
-    return [
-        {
-            "rank": position,
-            "score": None,
-            "video": video_data(rows[pk]),
-            "reason": "Popular with other viewers.",
-            "reason_video": None,
-        }
-        for position, pk in enumerate((pk for pk in ids if pk in rows), start=1)
-    ]
+# RecommendationsView lives in api/recommendations.py (the feed); re-exported for api/urls.py.
 
 
 # --- Operators -------------------------------------------------------------------------------------
@@ -350,7 +271,7 @@ def _popular_recommendations(limit: int) -> list[dict]:
     ),
 )
 class ModelVersionViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, ModelVersionPermission]
 
     def get_queryset(self) -> QuerySet[ModelVersion]:
         qs = ModelVersion.objects.order_by("-created_at", "-id")
@@ -384,43 +305,53 @@ class ModelVersionViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
         return Response(s.ModelVersionDetailSerializer(self.get_object()).data)
 
 
-class RetrainFailed(APIException):
-    default_detail = "The retrain failed."
-    default_code = "retrain_failed"
-
-
 class RetrainView(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, RetrainPermission]
 
     @extend_schema(
         request=s.RetrainRequestSerializer,
         responses={
-            202: s.RetrainQueuedSerializer,
-            409: OpenApiResponse(s.ErrorSerializer, description="A retrain is already running."),
-            500: OpenApiResponse(
-                s.ErrorSerializer,
-                description="Only without a broker (tasks run in the web process): the retrain itself failed.",
+            202: s.RetrainTicketSerializer,
+            200: OpenApiResponse(
+                s.RetrainTicketSerializer, description="Skipped: no event since the active version (or none at all)."
+            ),
+            409: OpenApiResponse(s.ErrorSerializer, description="A retrain is already running or queued."),
+            503: OpenApiResponse(
+                s.ErrorSerializer, description="The task queue (Redis) is unreachable; nothing was queued."
             ),
         },
         summary="Queue a retrain (staff)",
         description=(
-            "Queues a retrain on the training queue and returns the Celery task id. It always trains, even "
-            "when no event arrived since the active version. Settings left out take the configured defaults."
+            "Creates a queued model version and hands it to a training worker; it never trains in the web "
+            "process and answers at once (202 with the version id and the Celery task id). Skipped (200, "
+            "nothing queued) when no event arrived since the active version was trained, unless `force`. "
+            "Settings left out take the configured defaults."
         ),
         tags=["models"],
     )
     def post(self, request):
         body = s.RetrainRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        overrides = dict(body.validated_data)
+        force = overrides.pop("force", False)
         try:
-            task_id = recommender_services.retrain_enqueue(triggered_by="api", force=True, **body.validated_data)
+            ticket = recommender_services.retrain_request(triggered_by="api", force=force, config_overrides=overrides)
         except AlreadyRunning as exc:
             raise Conflict(str(exc)) from None
         except ValueError as exc:
             raise ValidationError({"non_field_errors": [str(exc)]}) from None
+        except BrokerUnavailable as exc:
+            raise RetrainUnavailable(str(exc), code="broker_unavailable") from None
         except RetrainError as exc:
-            raise RetrainFailed(str(exc).splitlines()[0]) from None
-        return Response({"task_id": task_id, "detail": "Retrain queued."}, status=status.HTTP_202_ACCEPTED)
+            raise RetrainUnavailable(str(exc).splitlines()[0]) from None
+        data = {
+            "status": ticket.status,
+            "version": ticket.version.pk if ticket.version is not None else None,
+            "task_id": ticket.task_id,
+            "detail": ticket.detail,
+        }
+        queued = ticket.status == "queued"
+        return Response(data, status=status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK)
 
 
 # --- Unknown API paths -----------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 """Load benchmark of the REST API: gunicorn + PostgreSQL on this machine, driven by wrk over loopback.
 
 1. Creates a throwaway PostgreSQL database (default ``bench_api``; dropped at the end), migrates
-   it, loads the demo data (``seed_demo``) and trains a small model (``retrain``), so every demo
-   viewer has published recommendations.
+   it, collects the static files, loads the demo data (``seed_demo``) and trains a small model
+   (``retrain``), so every demo viewer has published recommendations.
 2. Serves the site with gunicorn on 127.0.0.1 (DEBUG off, persistent database connections, rate
    limits raised so that the limiter's bookkeeping runs but never refuses).
 3. Runs wrk against ``GET /api/recommendations/`` and ``POST /api/events/`` (token
@@ -22,39 +22,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-
-SETUP_SCRIPT = """
-import json
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
-from recommender.models import Recommendation
-from recommender.selectors import active_version
-from videos.models import Video
-
-version = active_version()
-user_ids = sorted(set(Recommendation.objects.filter(version=version).values_list("user_id", flat=True)))
-tokens = [Token.objects.get_or_create(user_id=pk)[0].key for pk in user_ids]
-print(json.dumps({
-    "version": version.pk,
-    "tokens": tokens,
-    "videos": list(Video.objects.order_by("id").values_list("id", flat=True)),
-}))
-"""
+from common import (
+    cpu_seconds,
+    database_drop,
+    database_recreate,
+    database_url_for,
+    free_port,
+    gunicorn_start,
+    manage,
+    process_stop,
+    server_env,
+    site_fixture,
+    wait_ready,
+)
 
 LUA_COMMON = """
 local tokens = {%(tokens)s}
@@ -131,59 +118,30 @@ def main(argv: list[str] | None = None) -> int:
 
     import psycopg
 
-    base, _, _admin_db = args.admin_url.rpartition("/")
-    database_url = f"{base}/{args.db_name}"
+    database_url = database_url_for(args.admin_url, args.db_name)
     workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    env = _server_env(database_url, workdir, args.cache_url)
+    # No broker: nothing of this run may reach a shared Redis queue (and eager Celery never
+    # queues a retrain from the web process). Only the cache may use Redis, when asked to.
+    env = server_env(database_url, workdir, cache_url=args.cache_url)
+    huge = "1000000000/minute"
+    env.update({"API_THROTTLE_ANON": huge, "API_THROTTLE_USER": huge, "API_THROTTLE_EVENTS": huge})
     server = None
     try:
-        _database_recreate(psycopg, args.admin_url, args.db_name)
+        database_recreate(args.admin_url, args.db_name)
         log = _log(args)
         log("migrate + seed_demo + retrain ...")
-        for command in (
-            ["migrate", "--noinput", "-v", "0"],
-            ["seed_demo"],
-            ["retrain", "--no-progress", "--epochs", str(args.epochs), "--embedding-dim", "16"],
-        ):
-            subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-        fixture = json.loads(
-            subprocess.run(
-                [PYTHON, "manage.py", "shell", "-v", "0", "-c", SETUP_SCRIPT],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        if not fixture["tokens"]:
-            raise SystemExit("the trained version published no recommendations")
+        manage(env, "migrate", "--noinput", "-v", "0")
+        # DEBUG off: static URLs (the demo clip's too) come from collectstatic's manifest.
+        manage(env, "collectstatic", "--noinput", "-v", "0", timeout=300)
+        manage(env, "seed_demo")
+        manage(env, "retrain", "--no-progress", "--epochs", str(args.epochs), "--embedding-dim", "16")
+        fixture = site_fixture(env)
 
-        port = _free_port()
+        port = free_port()
         log(f"gunicorn on 127.0.0.1:{port} ({args.workers} workers x {args.threads} threads) ...")
-        server = subprocess.Popen(
-            [
-                str(Path(PYTHON).with_name("gunicorn")),
-                "recsite.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--worker-class",
-                "gthread" if args.threads > 1 else "sync",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
+        server = gunicorn_start(env, port, workers=args.workers, threads=args.threads)
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, fixture["tokens"][0])
+        wait_ready(url, fixture["tokens"][0])
 
         lua = LUA_COMMON % {
             "tokens": ", ".join(f'"{t}"' for t in fixture["tokens"]),
@@ -196,15 +154,15 @@ def main(argv: list[str] | None = None) -> int:
 
         log("GET /api/recommendations/ ...")
         _wrk(url, get_script, args, duration=3)  # warm-up: connections, imports, caches
-        cpu_before = _cpu_seconds(server.pid, args.db_name)
+        cpu_before = cpu_seconds(server.pid, args.db_name)
         recommendations = _wrk(url, get_script, args, duration=args.duration)
-        _add_cpu(recommendations, cpu_before, _cpu_seconds(server.pid, args.db_name))
+        _add_cpu(recommendations, cpu_before, cpu_seconds(server.pid, args.db_name))
 
         log("POST /api/events/ ...")
         before = _count_events(psycopg, database_url)
-        cpu_before = _cpu_seconds(server.pid, args.db_name)
+        cpu_before = cpu_seconds(server.pid, args.db_name)
         events = _wrk(url, post_script, args, duration=args.duration)
-        _add_cpu(events, cpu_before, _cpu_seconds(server.pid, args.db_name))
+        _add_cpu(events, cpu_before, cpu_seconds(server.pid, args.db_name))
         stored = _count_events(psycopg, database_url) - before
         events["events_stored"] = stored
         events["events_stored_per_s"] = round(stored / (events["duration_s"] or 1), 1)
@@ -226,14 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result) if args.json else json.dumps(result, indent=2))
         return 0
     finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+        process_stop(server)
         if not args.keep_db:
-            _database_drop(psycopg, args.admin_url, args.db_name)
+            database_drop(args.admin_url, args.db_name)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -245,74 +198,9 @@ def _log(args):
     return log
 
 
-def _server_env(database_url: str, workdir: Path, cache_url: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    # No broker: nothing of this run may reach a shared Redis queue (and eager Celery never
-    # queues a retrain from the web process). Only the cache may use Redis, when asked to.
-    env.pop("REDIS_URL", None)
-    env.pop("CACHE_URL", None)
-    if cache_url:
-        env["CACHE_URL"] = cache_url
-    huge = "1000000000/minute"
-    env.update(
-        {
-            "DATABASE_URL": database_url,
-            "DB_CONN_MAX_AGE": "60",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": "bench-api-load-not-a-secret-" + "x" * 40,
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "MODEL_DIR": str(workdir / "models"),
-            "VAR_DIR": str(workdir / "var"),
-            "LOG_LEVEL": "WARNING",
-            "API_THROTTLE_ANON": huge,
-            "API_THROTTLE_USER": huge,
-            "API_THROTTLE_EVENTS": huge,
-            "DJANGO_SETTINGS_MODULE": "recsite.settings",
-        }
-    )
-    return env
-
-
-def _database_recreate(psycopg, admin_url: str, name: str) -> None:
-    _database_drop(psycopg, admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _database_drop(psycopg, admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _count_events(psycopg, database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT count(*) FROM videos_watchevent").fetchone()[0]
-
-
-def _cpu_seconds(root_pid: int, db_name: str) -> dict[str, float]:
-    """CPU time (user + system) used so far by the gunicorn master and workers, and by the
-    PostgreSQL backends serving ``db_name``; plus this process's finished children (wrk).
-
-    Divided by the requests served these give the CPU cost per request of each part, figures that
-    stay meaningful when other programs compete for the same cores.
-    """
-    ticks = os.sysconf("SC_CLK_TCK")
-    server = database = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = (entry / "cmdline").read_bytes()
-        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
-            continue
-        pid, ppid, used = int(entry.name), int(fields[1]), int(fields[11]) + int(fields[12])  # utime + stime
-        if pid == root_pid or ppid == root_pid:
-            server += used
-        elif cmdline.startswith(b"postgres: ") and f" {db_name} ".encode() in cmdline:
-            database += used
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"server": server / ticks, "database": database / ticks, "load": children.ru_utime + children.ru_stime}
 
 
 def _add_cpu(result: dict, before: dict[str, float], after: dict[str, float]) -> None:
@@ -320,27 +208,6 @@ def _add_cpu(result: dict, before: dict[str, float], after: dict[str, float]) ->
     result["cpu_ms_per_request"] = {
         part: round((after[part] - before[part]) * 1000 / n, 2) for part in ("server", "database", "load")
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(url: str, token: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(f"{url}/api/recommendations/", headers={"Authorization": f"Token {token}"})
-    while True:
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit("gunicorn did not answer within a minute")
-        time.sleep(0.5)
 
 
 def _wrk(url: str, script: Path, args, *, duration: int) -> dict:

@@ -89,8 +89,10 @@ staff_schema = schema.include(path_regex=r"^/api/models/")
 
 def _auth_headers(user) -> dict[str, str]:
     # Recreated for every example: a fuzzed DELETE /api/auth/token/ may have revoked it.
+    # Identity encoding: the WSGI transport hands the body over as sent, and the site compresses
+    # responses for clients that accept gzip (tested in test_deploy_static).
     token, _created = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {token.key}", "Accept-Encoding": "identity"}
 
 
 @schema.parametrize()

@@ -16,10 +16,19 @@ def catalog(db):
     return [Video.objects.create(title=f"Lecture {i}", category=science) for i in range(8)]
 
 
+# Raw score s shows as the match 0.2 + 0.7 s (a calibration as a retrain stores it).
+CALIBRATION = {"x": [0.0, 1.0], "y": [0.2, 0.9], "n": 100}
+
+
 def publish(recs, *, status=ModelVersion.Status.ACTIVE, ago=timedelta(hours=3)):
     """A model version with the given (user, video, score, reason) rows, ranked in list order."""
     version = ModelVersion.objects.create(
-        status=status, objective="expected_completion", n_users=2, n_events=9, finished_at=timezone.now() - ago
+        status=status,
+        objective="expected_completion",
+        n_users=2,
+        n_events=9,
+        finished_at=timezone.now() - ago,
+        metrics={"calibration": CALIBRATION},
     )
     Recommendation.objects.bulk_create(
         Recommendation(version=version, user=u, video=v, score=s, rank=i + 1, reason_video=r)
@@ -51,7 +60,9 @@ def test_shows_the_active_versions_picks_with_score_and_reason(client, make_user
     assert [r.video for r in recs] == [catalog[3], catalog[4]]
     text = page.text
     assert text.index("Lecture 3") < text.index("Lecture 4")
-    assert "83 %" in text and "61 %" in text
+    # The calibrated match (0.2 + 0.7 x 0.83 = 78 %), never the raw score (83 %).
+    assert "Match" in text and "78 %" in text and "63 %" in text
+    assert "83 %" not in text and "Predicted completion" not in text
     assert f'Because you watched <a href="{catalog[0].get_absolute_url()}">Lecture 0</a>' in text
     assert "Lecture 5" not in text  # bob's pick
     assert f"Computed 3\xa0hours ago by model version {version.pk}, from 9 watches of 2 viewers." in text
@@ -160,4 +171,4 @@ def test_home_shows_the_recommended_shelf(client, make_user, catalog):
     page = client.get(reverse("home"))
     assert [r.video for r in page.context["recommendations"]] == [catalog[2]]
     assert [v.pk for v in page.context["continuing"]] == [catalog[5].pk]
-    assert "77 %" in page.text and "Because you watched" in page.text and "Create a free account" not in page.text
+    assert "74 %" in page.text and "Because you watched" in page.text and "Create a free account" not in page.text

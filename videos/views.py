@@ -1,12 +1,11 @@
-"""Catalog, video page, progress reports from the player, and the viewer's own history.
+"""Catalog, progress reports from the player, and the viewer's own history.
 
-Views stay thin: reads go through ``videos.selectors`` / ``recommender.selectors``, every write
+Views stay thin: reads go through ``videos.selectors``, every write
 through ``videos.services``.
 """
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,11 +19,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from recommender import selectors as recommender_selectors
+from recsite.safe_input import JSONInputError, loads_bounded
 from videos import selectors
 from videos.forms import WatchForm
 from videos.models import Category, Video, WatchEvent
 from videos.services import parse_completion, watch_event_delete, watch_event_record
+from videos.validators import validate_client_event_id
 
 PAGE_SIZE = 24
 HISTORY_PAGE_SIZE = 30
@@ -37,37 +37,6 @@ def _attach_progress(request, videos) -> None:
     progress = selectors.user_completions(user=request.user, video_ids={v.pk for v in videos})
     for video in videos:
         video.completion = progress.get(video.pk)
-
-
-def home(request):
-    """Sections: recommended for you, continue watching, popular, new, then one shelf per category."""
-    if request.GET.get("q", "").strip():
-        # An old bookmark or a form without JavaScript: searching lives on the catalog page.
-        return redirect(f"{reverse('video-list')}?{request.GET.urlencode()}")
-    recommendations, continuing = [], []
-    if request.user.is_authenticated:
-        recommendations = list(
-            recommender_selectors.recommendations_for_user(user=request.user, limit=SHELF_SIZE, exclude_finished=True)
-        )
-        continuing = selectors.continue_watching(user=request.user, limit=SHELF_SIZE)
-    popular = list(selectors.popular_videos(limit=SHELF_SIZE))
-    new = list(selectors.new_videos(limit=SHELF_SIZE))
-    shelves = selectors.category_shelves(per_category=SHELF_SIZE)
-    _attach_progress(
-        request,
-        [r.video for r in recommendations] + popular + new + [v for _c, videos in shelves for v in videos],
-    )
-    return render(
-        request,
-        "videos/home.html",
-        {
-            "recommendations": recommendations,
-            "continuing": continuing,
-            "popular": popular,
-            "new": new,
-            "shelves": shelves,
-        },
-    )
 
 
 def video_list(request, category_slug: str = ""):
@@ -115,11 +84,6 @@ def _detail_context(request, video: Video, form: WatchForm | None = None) -> dic
     }
 
 
-def video_detail(request, pk: int):
-    video = get_object_or_404(Video.objects.select_related("category"), pk=pk)
-    return render(request, "videos/video_detail.html", _detail_context(request, video))
-
-
 @login_required
 @require_POST
 def video_watch(request, pk: int):
@@ -156,11 +120,14 @@ def video_progress(request, pk: int):
     if not request.user.is_authenticated:
         return _json_errors({"__all__": [_("Log in to record your progress.")]}, status=403)
     try:
-        payload = json.loads(request.body or b"null")
+        # NaN and Infinity are parsed so that the completion check below names the field.
+        payload = loads_bounded(request.body or b"null", allow_nan=True)
     except RequestDataTooBig:
         return _json_errors({"__all__": [_("The request body is too large.")]})
-    except (ValueError, UnicodeDecodeError):
-        payload = None
+    except JSONInputError as exc:
+        if exc.path:
+            return _json_errors({exc.field: [exc.message]})
+        return _json_errors({"__all__": [_("The request body must be a JSON object."), exc.message]})
     if not isinstance(payload, dict):
         return _json_errors({"__all__": [_("The request body must be a JSON object.")]})
 
@@ -177,8 +144,12 @@ def video_progress(request, pk: int):
         except ValidationError as exc:
             errors["completion"] = exc.messages
     client_event_id = payload.get("client_event_id")
-    if client_event_id is not None and (not isinstance(client_event_id, str) or len(client_event_id) > 64):
-        errors["client_event_id"] = [_("Client event id must be text of at most 64 characters.")]
+    if isinstance(client_event_id, str):
+        client_event_id = client_event_id.strip()
+    try:
+        validate_client_event_id(client_event_id)
+    except ValidationError as exc:
+        errors["client_event_id"] = exc.messages
     if errors:
         return _json_errors(errors)
 

@@ -39,6 +39,18 @@ def hue(video) -> int:
 
 
 @register.filter
+def monogram(title) -> str:
+    """The first letter or digit of a title ("The Story of the Blues" -> "S"), for generated art."""
+    words = str(title or "").split()
+    if len(words) > 1 and words[0].lower() in {"a", "an", "the"}:
+        words = words[1:]
+    for char in "".join(words):
+        if char.isalnum():
+            return char.upper()
+    return ""
+
+
+@register.filter
 def duration(seconds) -> str:
     """Seconds as m:ss or h:mm:ss; empty for an unknown (0) length."""
     try:
@@ -59,3 +71,13 @@ def lookup(mapping, key):
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def undo_id(message) -> int | None:
+    """The watch event a message offers to restore ("undo:123" among its extra tags), or None."""
+    for tag in str(getattr(message, "extra_tags", "") or "").split():
+        name, _sep, value = tag.partition(":")
+        if name == "undo" and value.isdigit():
+            return int(value)
+    return None

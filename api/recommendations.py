@@ -1,0 +1,165 @@
+"""``GET /api/recommendations/``: the viewer's feed (``recommender.feed``), as the pages show it.
+
+Item fields: ``rank``, ``score`` (the model's raw score for the version's training objective, not a
+completion; null in the popular fallback), ``match`` (the viewer-facing figure: the share of the
+video that viewers with picks of this score watched on held-out data, 0..1; null when the version
+has no calibration or in the fallback), ``reason`` (text in the request's language), ``reason_detail``
+(the reason as data) and ``reason_video``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import get_language
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.pagination import query_int
+from api.serializers import (
+    MAX_RECOMMENDATIONS,
+    RECOMMENDATION_SOURCES,
+    VIDEO_VALUE_FIELDS,
+    VideoBriefSerializer,
+    VideoData,
+    VideoSerializer,
+)
+from recommender.feed import FeedItem, recommendation_feed
+from recommender.models import ModelVersion
+from videos.models import Video
+
+MATCH_HELP = (
+    "The viewer-facing figure, 0 to 1: on held-out watches, viewers completed on average this share of "
+    "the videos the model scored like this one (an isotonic map of the raw score, fitted at retrain). "
+    "Null when the version has no calibration and in the popular fallback."
+)
+
+
+class RecommendationQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(
+        required=False,
+        default=20,
+        min_value=1,
+        max_value=MAX_RECOMMENDATIONS,
+        help_text="How many recommendations (at most the number each model version stores per user).",
+    )
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, help_text="Skip this many (paging).")
+
+
+class ModelVersionBriefSerializer(serializers.ModelSerializer):
+    trained_at = serializers.DateTimeField(
+        source="finished_at", read_only=True, allow_null=True, help_text="When its training finished."
+    )
+
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "trained_at", "activated_at", "objective", "architecture"]
+
+
+_datetime_field = serializers.DateTimeField()
+
+
+def model_version_brief(version: ModelVersion) -> dict[str, Any]:
+    """``ModelVersionBriefSerializer(version).data`` without building a ModelSerializer per request."""
+    return {
+        "id": version.pk,
+        "trained_at": _datetime_field.to_representation(version.finished_at),
+        "activated_at": _datetime_field.to_representation(version.activated_at),
+        "objective": version.objective,
+        "architecture": version.architecture,
+    }
+
+
+class ReasonDetailSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["because_you_watched", "viewers_like_you", "popular", "trending_in_category"],
+        help_text="because_you_watched: the watched video most like this pick (in `video`); viewers_like_you: "
+        "a model pick with no similar enough watched video; popular / trending_in_category (in `category`): "
+        "the cold-start fallback.",
+    )
+    video = VideoBriefSerializer(required=False, help_text="because_you_watched only.")
+    category = serializers.JSONField(required=False, help_text="trending_in_category only: {slug, name}.")
+
+
+class RecommendationItemSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 = best.")
+    score = serializers.FloatField(
+        allow_null=True,
+        help_text="The model's raw score for the version's objective (not a completion; for ranking only); "
+        "null in the popular fallback.",
+    )
+    match = serializers.FloatField(allow_null=True, help_text=MATCH_HELP)
+    video = VideoSerializer()
+    reason = serializers.CharField(
+        help_text="Why this video is suggested, in the request's language (Accept-Language)."
+    )
+    reason_detail = ReasonDetailSerializer(help_text="The reason as data.")
+    reason_video = VideoBriefSerializer(allow_null=True, help_text="The watched video that explains it, if any.")
+
+
+class RecommendationListSerializer(serializers.Serializer):
+    cold_start = serializers.BooleanField(
+        help_text="True when the model has nothing for this user yet and the results are the most popular videos."
+    )
+    source = serializers.ChoiceField(
+        choices=RECOMMENDATION_SOURCES, help_text="model: the trained model's list; popular: the cold-start fallback."
+    )
+    model_version = ModelVersionBriefSerializer(
+        allow_null=True, help_text="The active model version, or null when none has been trained yet."
+    )
+    language = serializers.CharField(help_text="The language of the reason texts.")
+    results = RecommendationItemSerializer(many=True)
+
+
+def _video_values(video: Video) -> dict[str, Any]:
+    values = {name: getattr(video, name) for name in VIDEO_VALUE_FIELDS if "__" not in name}
+    category = video.category if video.category_id else None
+    values["category__name"] = category.name if category else None
+    values["category__slug"] = category.slug if category else None
+    return values
+
+
+def _item(item: FeedItem, video_data: VideoData) -> dict[str, Any]:
+    detail = item.reason_data()
+    return {
+        "rank": item.rank,
+        "score": item.score,
+        "match": None if item.match is None else round(item.match, 4),
+        "video": video_data(_video_values(item.video)),
+        "reason": item.reason_text,
+        "reason_detail": detail,
+        "reason_video": detail.get("video"),
+    }
+
+
+class RecommendationsView(APIView):
+    @extend_schema(
+        parameters=[RecommendationQuerySerializer],
+        responses=RecommendationListSerializer,
+        summary="Your recommendations",
+        description=(
+            "Your feed, exactly as the site's Recommended page and home shelf list it: the active model "
+            "version's picks, best first, without videos you have finished since. When the model has nothing "
+            "for you yet (a new account, or no model trained), the most popular videos you have not finished "
+            "come back instead with `cold_start: true` and `source: popular`. `score` is the raw model score "
+            "(kept for ranking and debugging); `match` is the figure to show a viewer. " + MATCH_HELP
+        ),
+        tags=["recommendations"],
+    )
+    def get(self, request):
+        # Parsed by hand on this hot path; RecommendationQuerySerializer documents the same rules.
+        limit = query_int(request, "limit", minimum=1, maximum=MAX_RECOMMENDATIONS) or 20
+        offset = query_int(request, "offset", minimum=0, maximum=10_000) or 0
+        feed = recommendation_feed(user=request.user, limit=limit, offset=offset)
+        video_data = VideoData()
+        return Response(
+            {
+                "cold_start": feed.cold_start,
+                "source": feed.source,
+                "model_version": model_version_brief(feed.version) if feed.version is not None else None,
+                "language": get_language(),
+                "results": [_item(item, video_data) for item in feed.items],
+            }
+        )
