@@ -57,6 +57,8 @@ def main() -> int:
         "DATABASE_URL": f"sqlite:///{work / 'seed.sqlite3'}",
         "MODEL_DIR": str(work / "models"),
         "DJANGO_SETTINGS_MODULE": "recsite.settings",
+        # An offline run on a throwaway database: the development settings (and key) are fine.
+        "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1"),
         "LOG_LEVEL": "WARNING",
     }
     env.pop("REDIS_URL", None)

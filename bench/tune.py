@@ -23,18 +23,26 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 from common import read_ratings
 
-from recommender.ml.config import TrainConfig
+from recommender.ml.config import PRESETS, TrainConfig
 from recommender.ml.evaluate import BiasBaseline, evaluation_split, rmse, split_metrics
 
+
+def _preset_candidate(preset: str, base: dict[str, Any]) -> dict[str, Any]:
+    """A shipped preset as a candidate: its settings that differ from the task's base."""
+    return {name: value for name, value in PRESETS[preset].items() if base.get(name) != value}
+
+
 RATING_BASE = {"objective": "completion", "epochs": 150, "patience": 10}
-RATING = {
+RATING: dict[str, dict[str, Any]] = {
     # Round 1: the reference network and light regularisation (all stop within ~15 epochs).
     "reference": {},
     "reference-b256": {"batch_size": 256},
@@ -60,13 +68,8 @@ RATING = {
     "neumf-bias-l2-1e-3-ema0.99": {"architecture": "neumf", "use_bias": True, "l2": 1e-3, "ema": 0.99},
     "neumf-bias-l2-1e-3-ema0.995": {"architecture": "neumf", "use_bias": True, "l2": 1e-3, "ema": 0.995},
     "neumf-bias-l2-1e-3-ema0.999": {"architecture": "neumf", "use_bias": True, "l2": 1e-3, "ema": 0.999},
-    "neumf-bias-l2-1e-3-d128-ema0.99": {
-        "architecture": "neumf",
-        "use_bias": True,
-        "l2": 1e-3,
-        "embedding_dim": 128,
-        "ema": 0.99,
-    },
+    # The winner, shipped as the "rating" preset (read from there, so the two cannot drift apart).
+    "neumf-bias-l2-1e-3-d128-ema0.99": _preset_candidate("rating", RATING_BASE),
     "neumf-bias-l2-1e-3-decay": {
         "architecture": "neumf",
         "use_bias": True,
@@ -77,7 +80,7 @@ RATING = {
 }
 
 RANKING_BASE = {"objective": "expected_completion", "epochs": 40, "patience": 3}
-RANKING = {
+RANKING: dict[str, dict[str, Any]] = {
     # Round 1: architecture, negatives, regularisation, sizes, learning rate.
     "mlp-default": {},
     "mlp-bias": {"use_bias": True},
@@ -106,15 +109,9 @@ RANKING = {
     },
     "neumf-neg6-l2-1e-6": {"architecture": "neumf", "negatives": 6, "l2": 1e-6},
     "neumf-l2-1e-6-b4096-lr2e-3": {"architecture": "neumf", "l2": 1e-6, "batch_size": 4096, "learning_rate": 2e-3},
-    # Round 4: the chosen one with a moving average of the weights.
-    "neumf-neg8-l2-1e-6-b4096-lr2e-3-ema0.99": {
-        "architecture": "neumf",
-        "negatives": 8,
-        "l2": 1e-6,
-        "batch_size": 4096,
-        "learning_rate": 2e-3,
-        "ema": 0.99,
-    },
+    # Round 4: the chosen one with a moving average of the weights; the winner, shipped as the
+    # "ranking" preset.
+    "neumf-neg8-l2-1e-6-b4096-lr2e-3-ema0.99": _preset_candidate("ranking", RANKING_BASE),
     "neumf-neg8-l2-1e-6-b4096-lr2e-3-ema0.999": {
         "architecture": "neumf",
         "negatives": 8,
@@ -123,6 +120,13 @@ RANKING = {
         "learning_rate": 2e-3,
         "ema": 0.999,
     },
+    # Round 5 (issue 13): around the shipped preset -- a sampled-softmax term, more negatives.
+    "ranking-listwise1": {**_preset_candidate("ranking", RANKING_BASE), "listwise": 1.0},
+    "ranking-listwise0.3": {**_preset_candidate("ranking", RANKING_BASE), "listwise": 0.3},
+    "ranking-neg16": {**_preset_candidate("ranking", RANKING_BASE), "negatives": 16},
+    "ranking-neg16-listwise1": {**_preset_candidate("ranking", RANKING_BASE), "negatives": 16, "listwise": 1.0},
+    "ranking-history64": {**_preset_candidate("ranking", RANKING_BASE), "user_history": 64},
+    "ranking-history256": {**_preset_candidate("ranking", RANKING_BASE), "user_history": 256},
 }
 
 
@@ -130,7 +134,7 @@ def _config(base: dict, overrides: dict) -> TrainConfig:
     return TrainConfig().replace(**{**base, **overrides})
 
 
-def _score_fn(model):
+def _score_fn(model: Any) -> Callable[[Any, Any], np.ndarray]:
     from recommender.ml.score import score_pairs
 
     return lambda u, v: score_pairs(model, np.asarray(u), np.asarray(v))

@@ -75,6 +75,7 @@ def evaluation_run(
         note = f"too few viewers for a held-out evaluation ({data.n_users} < RECOMMENDER_EVAL_MIN_USERS)"
         return EvaluationOutcome({"evaluation": "skipped", "evaluation_note": note}, config)
 
+    from recommender.calibration import held_out_calibration
     from recommender.ml.evaluate import pair_last_seen
     from recommender.ml.offline import EvaluationUnavailable, offline_evaluate
 
@@ -101,6 +102,8 @@ def evaluation_run(
         else:
             metrics[name] = _json_number(value)
     result = evaluation.result
+    # The viewer-facing "match" figure: raw score -> observed completion on the held-out watches.
+    metrics["calibration"] = held_out_calibration(result.model, evaluation.split)
     if settings.RECOMMENDER_REFIT:
         metrics["refit"] = True
         final = config.replace(epochs=max(1, result.best_epoch), validation_fraction=0.0)
@@ -310,6 +313,7 @@ def _forward(version: ModelVersion) -> tuple[dict[str, Any] | None, str]:
         data.video_indices(v[known]),
         np.asarray(completions)[known],
         np.asarray(times)[known],
+        aggregate=artifact.config.aggregate,  # read the new events as the training read its own
     )
     figures: dict[str, Any] = {"new_events": len(u), "events_of_unknown_users_or_videos": int((~known).sum())}
     if len(split.rated_user) == 0:

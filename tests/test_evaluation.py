@@ -146,7 +146,7 @@ def test_metrics_show_in_the_admin(watch_history, fast_config, client, django_us
     assert "NDCG@10" in page and f"{version.metrics['ndcg_at_10']:.4f}" in page
     assert "passed" in page
     detail = client.get(f"/admin/recommender/modelversion/{version.pk}/change/").content.decode()
-    assert "hr_at_10" in detail and "promotion gate" in detail.lower()
+    assert "HR@10" in detail and "promotion gate" in detail.lower()
 
 
 @pytest.mark.django_db

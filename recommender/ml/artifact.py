@@ -4,11 +4,19 @@ Layout of an artifact directory::
 
     model.keras   the Keras model (weights + architecture)
     data.npz      id maps + CSR parts of the interaction matrix (no pickles)
-    config.json   {"format", "config", "meta", "model_sha256", "data_sha256", ...}
+    config.json   {"format", "architecture", "config", "meta", "model_sha256", "data_sha256", ...}
+
+Formats: 2 records the name of the architecture that built the model, and loading checks that the
+model is that architecture's; 1 (written before architectures were registered by name) has no such
+record -- the model's own name says which architecture built it, as it does in format 2.  Both load.
 
 The directory is published atomically: everything is written and fsync'ed in a
 hidden temporary sibling directory which is then renamed into place, so a reader
 sees either no artifact or a complete one.  An existing target is never replaced.
+
+Keras is imported only by :func:`save_artifact` and :func:`load_artifact`;
+:func:`verify_artifact` checks the files against their checksums without it, so a
+web process can vet an artifact without loading TensorFlow.
 """
 
 from __future__ import annotations
@@ -23,17 +31,20 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import scipy.sparse as sp
 
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
-from recommender.ml.score import _extract
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    import keras
+
+FORMAT_VERSION = 2
+# Formats this code reads (see the module docstring).
+READABLE_FORMATS = (1, 2)
 MODEL_FILE = "model.keras"
 DATA_FILE = "data.npz"
 CONFIG_FILE = "config.json"
@@ -81,15 +92,24 @@ def save_artifact(
     """Write a new artifact at ``directory`` atomically.
 
     Returns ``(path, sha256 hex digest of model.keras)``.  Raises
-    ``FileExistsError`` if ``directory`` exists; on any failure nothing is left
-    behind (the temporary directory is removed).
+    ``FileExistsError`` if ``directory`` exists and ``ValueError`` if ``model`` is not of
+    ``config.architecture``; on any failure nothing is left behind (the temporary directory
+    is removed).
     """
     target = Path(directory)
     if target.exists():
         raise FileExistsError(f"artifact directory already exists: {target}")
+    from recommender.ml.architectures import architecture_name_of
+
+    built_by = architecture_name_of(model)
+    if built_by != config.architecture:
+        raise ValueError(
+            f"the model was built by architecture {built_by!r}, the configuration names {config.architecture!r}"
+        )
     meta = dict(meta or {})
     record: dict[str, Any] = {
         "format": FORMAT_VERSION,
+        "architecture": built_by,
         "config": config.to_dict(),
         "meta": meta,
         "n_users": data.n_users,
@@ -138,18 +158,30 @@ def save_artifact(
     return target, record["model_sha256"]
 
 
-def load_artifact(directory: str | Path) -> Artifact:
-    """Load and verify an artifact written by :func:`save_artifact`.
+def verify_artifact(directory: str | Path, *, model_sha256: str | None = None) -> dict:
+    """Check an artifact's files against the checksums recorded when it was saved (and the model's
+    against ``model_sha256`` when given, e.g. the one the database recorded) without loading it.
 
-    Raises ``FileNotFoundError`` if a file is missing and
-    :class:`ArtifactIntegrityError` if ``model.keras`` or ``data.npz`` does not match
-    its recorded SHA-256, or the pieces do not fit together.
+    Returns the parsed ``config.json`` record. Raises ``FileNotFoundError`` when the directory or a
+    file is missing and :class:`ArtifactIntegrityError` (one-line message) when anything does not
+    match.
     """
     path = Path(directory)
-    with open(path / CONFIG_FILE, encoding="utf-8") as f:
-        record = json.load(f)
-    if record.get("format") != FORMAT_VERSION:
-        raise ArtifactIntegrityError(f"{path}: unsupported artifact format {record.get('format')!r}")
+    if not path.is_dir():
+        raise FileNotFoundError(f"artifact directory {path} does not exist")
+    try:
+        with open(path / CONFIG_FILE, encoding="utf-8") as f:
+            record = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactIntegrityError(f"{path / CONFIG_FILE}: not a readable artifact record ({exc})") from None
+    if not isinstance(record, dict) or record.get("format") not in READABLE_FORMATS:
+        found = record.get("format") if isinstance(record, dict) else type(record).__name__
+        raise ArtifactIntegrityError(f"{path}: unsupported artifact format {found!r}")
+    if model_sha256 and record.get("model_sha256") != model_sha256:
+        raise ArtifactIntegrityError(
+            f"{path}: the artifact records model SHA-256 {record.get('model_sha256')}, expected {model_sha256}; "
+            "it belongs to another model version or was replaced"
+        )
     for name, key in ((MODEL_FILE, "model_sha256"), (DATA_FILE, "data_sha256")):
         actual = _sha256(path / name)
         if actual != record.get(key):
@@ -157,13 +189,42 @@ def load_artifact(directory: str | Path) -> Artifact:
                 f"{path / name}: SHA-256 mismatch (expected {record.get(key)}, "
                 f"got {actual}); the artifact is corrupt or was modified"
             )
+    return record
+
+
+def load_artifact(directory: str | Path, *, model_sha256: str | None = None) -> Artifact:
+    """Load and verify an artifact written by :func:`save_artifact`.
+
+    Raises ``FileNotFoundError`` if a file is missing and
+    :class:`ArtifactIntegrityError` if ``model.keras`` or ``data.npz`` does not match
+    its recorded SHA-256 (or ``model_sha256``), or the pieces do not fit together.
+    """
+    import keras
+
+    from recommender.ml.architectures import architecture_name_of, forward_of
+
+    path = Path(directory)
+    record = verify_artifact(path, model_sha256=model_sha256)
     config = TrainConfig.from_dict(record["config"])
     with np.load(path / DATA_FILE, allow_pickle=False) as z:
         shape = tuple(int(x) for x in z["shape"])
         matrix = sp.csr_matrix((z["values"], z["indices"], z["indptr"]), shape=shape)
         data = InteractionMatrix(matrix=matrix, user_ids=z["user_ids"], video_ids=z["video_ids"])
+    from recommender.ml.architectures.bags import register
+
+    register()  # the bag layer of models that pool watched videos or video features
     model = keras.saving.load_model(path / MODEL_FILE, compile=False)
-    net = _extract(model)
+    try:
+        built_by = architecture_name_of(model)
+        net = forward_of(model)
+    except ValueError as exc:
+        raise ArtifactIntegrityError(f"{path}: {exc}") from None
+    recorded = record.get("architecture", built_by)  # format 1 has no record of it
+    if recorded != built_by or config.architecture != built_by:
+        raise ArtifactIntegrityError(
+            f"{path}: the model was built by architecture {built_by!r} but the artifact records "
+            f"{recorded!r} (configuration: {config.architecture!r})"
+        )
     if (net.n_users, net.n_videos) != (data.n_users, data.n_videos):
         raise ArtifactIntegrityError(
             f"{path}: model is for {net.n_users}x{net.n_videos} but data is {data.n_users}x{data.n_videos}"

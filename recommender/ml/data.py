@@ -167,6 +167,31 @@ def _row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.n
     return out_row, pos
 
 
+def reduce_duplicates(key: np.ndarray, values: np.ndarray, *, aggregate: str) -> tuple[np.ndarray, np.ndarray]:
+    """One value per distinct ``key``: ``(distinct keys ascending, their values)``, the values of a
+    key reduced with ``aggregate`` -- ``"max"``, ``"last"`` (last in input order) or ``"mean"``.
+
+    The one rule that turns several watch events of a (user, video) pair into one completion: the
+    matrix a model learns from and every evaluation of it use it.
+    """
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+    # A stable sort keeps input order inside each group, which is what "last" relies on.
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    values = values[order]
+    if len(key) == 0:
+        return key, values
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    if aggregate == "max":
+        reduced = np.maximum.reduceat(values, starts)
+    elif aggregate == "last":
+        reduced = values[np.append(starts[1:], len(values)) - 1]
+    else:
+        reduced = np.add.reduceat(values, starts) / np.diff(np.append(starts, len(values)))
+    return key[starts], reduced
+
+
 def pivot(
     user_ids: Sequence[int] | np.ndarray,
     video_ids: Sequence[int] | np.ndarray,
@@ -209,21 +234,8 @@ def pivot(
     uniq_videos, v_idx = np.unique(videos, return_inverse=True)
     n_users, n_videos = len(uniq_users), len(uniq_videos)
 
-    # Row-major key; a stable sort keeps input order inside each (user, video) group,
-    # which is what "last" relies on.
-    key = u_idx.astype(np.int64) * n_videos + v_idx
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    comp = comp[order]
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    if aggregate == "max":
-        values = np.maximum.reduceat(comp, starts)
-    elif aggregate == "last":
-        values = comp[np.append(starts[1:], len(comp)) - 1]
-    else:
-        values = np.add.reduceat(comp, starts) / np.diff(np.append(starts, len(comp)))
-
-    pair = key[starts]
+    # Row-major key: the distinct pairs come out in CSR order.
+    pair, values = reduce_duplicates(u_idx.astype(np.int64) * n_videos + v_idx, comp, aggregate=aggregate)
     rows = pair // n_videos
     cols = pair % n_videos
     index_dtype = np.int32 if len(pair) < 2**31 and n_videos < 2**31 else np.int64

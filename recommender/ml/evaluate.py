@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.ml.data import InteractionMatrix
+from recommender.ml.data import InteractionMatrix, reduce_duplicates
 from recommender.ml.sampling import sample_distinct_unwatched
 
 
@@ -252,14 +252,22 @@ def evaluation_split(
 
 
 def forward_split(
-    data: InteractionMatrix, user_idx: Any, video_idx: Any, completion: Any, times: Any
+    data: InteractionMatrix,
+    user_idx: Any,
+    video_idx: Any,
+    completion: Any,
+    times: Any,
+    *,
+    aggregate: str = "max",
 ) -> tuple[InteractionMatrix, EvaluationSplit]:
     """Evaluate a trained model on what happened *after* it was trained.
 
     ``data``: the matrix the model learned from.  The other arguments: events that arrived
-    since, as indices into ``data``'s users and videos (the caller drops events of unknown
-    users or videos).  Events of pairs already in ``data`` are ignored; the new pairs keep
-    their highest completion and latest time.
+    since, in the order they were recorded, as indices into ``data``'s users and videos (the
+    caller drops events of unknown users or videos).  Events of pairs already in ``data`` are
+    ignored; the events of a new pair are reduced to one completion with ``aggregate`` -- pass
+    the trained configuration's, so the measurement reads events as the training did -- and
+    the pair keeps its latest time.
 
     Returns ``(combined, split)``: ``combined`` is ``data`` plus the new pairs (negatives
     are drawn from videos unwatched in it); ``split.train`` is ``data`` itself,
@@ -277,13 +285,10 @@ def forward_split(
     old_u, old_v, old_c = data.triples()
     fresh = ~data.watched_mask(u)[np.arange(len(u)), v] if len(u) else np.zeros(0, dtype=bool)
     u, v, c, t = u[fresh], v[fresh], c[fresh], t[fresh]
-    # New pairs: highest completion, latest time.
+    # New pairs: completion by the aggregation rule, latest time.
     key = u * data.n_videos + v
-    uniq, inverse = np.unique(key, return_inverse=True)
-    best = np.full(len(uniq), -np.inf)
-    np.maximum.at(best, inverse, c)
-    last = np.full(len(uniq), -np.inf)
-    np.maximum.at(last, inverse, t)
+    uniq, best = reduce_duplicates(key, c, aggregate=aggregate)
+    _, last = reduce_duplicates(key, t, aggregate="max")
     new_u, new_v = uniq // data.n_videos, uniq % data.n_videos
 
     combined_u = np.concatenate([old_u.astype(np.int64), new_u])

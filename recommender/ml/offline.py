@@ -18,6 +18,7 @@ import numpy as np
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
 from recommender.ml.evaluate import EvaluationSplit, evaluation_split, split_metrics
+from recommender.ml.features import VideoFeatures
 from recommender.ml.score import score_pairs
 from recommender.ml.train import EpochCallback, TrainResult, train_model
 
@@ -49,16 +50,18 @@ def offline_evaluate(
     max_ranked_users: int | None = None,
     on_epoch_end: EpochCallback | None = None,
     jit_compile: bool | None = None,
+    features: VideoFeatures | None = None,
 ) -> OfflineEvaluation:
     """Hold out, train on the rest, measure.  Seeded by ``config.seed`` throughout.
 
+    ``features``: the videos' side information (see :func:`~recommender.ml.train.train_model`).
     Raises :class:`EvaluationUnavailable` when no user has two or more pairs.
     """
     started = time.perf_counter()
     split = evaluation_split(data, last_seen, holdout_fraction=holdout_fraction, seed=config.seed)
     if len(split.ranked_user) == 0:
         raise EvaluationUnavailable("no user has watched two or more videos, so nothing can be held out")
-    result = train_model(split.train, config, on_epoch_end=on_epoch_end, jit_compile=jit_compile)
+    result = train_model(split.train, config, on_epoch_end=on_epoch_end, jit_compile=jit_compile, features=features)
     model = result.model
     metrics = split_metrics(
         lambda u, v: score_pairs(model, np.asarray(u), np.asarray(v)),

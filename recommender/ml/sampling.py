@@ -53,6 +53,45 @@ class NegativeSampler:
         return users.astype(np.int32), self.unwatched_at(users, r).astype(np.int32)
 
 
+def redraw_excluded(
+    sampler: NegativeSampler,
+    users: np.ndarray,
+    videos: np.ndarray,
+    excluded: np.ndarray,
+    rng: np.random.Generator,
+    tries: int = 8,
+) -> np.ndarray:
+    """``videos`` (sampled negatives of ``users``) with the ones where ``excluded[video]`` drawn
+    again, up to ``tries`` times (what is still excluded then stays)."""
+    videos = videos.copy()
+    for _ in range(tries):
+        hit = np.flatnonzero(excluded[videos])
+        if len(hit) == 0:
+            break
+        u = users[hit].astype(np.int64)
+        free = sampler.unwatched[u]
+        r = np.minimum((rng.random(len(u)) * free).astype(np.int64), np.maximum(free - 1, 0))
+        videos[hit] = sampler.unwatched_at(u, r)
+    return videos
+
+
+def sample_grouped(
+    sampler: NegativeSampler, users: np.ndarray, per_user: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``per_user`` negatives (with replacement) for every entry of ``users``, kept in line with
+    them: ``(videos (len(users), per_user) int32, valid bool)``; a user who watched the whole
+    catalogue gets video 0 marked invalid."""
+    rows = np.repeat(users.astype(np.int64), per_user)
+    free = sampler.unwatched[rows]
+    ok = free > 0
+    r = (rng.random(len(rows)) * np.maximum(free, 1)).astype(np.int64)
+    np.minimum(r, np.maximum(free - 1, 0), out=r)
+    videos = np.zeros(len(rows), dtype=np.int64)
+    videos[ok] = sampler.unwatched_at(rows[ok], r[ok])
+    shape = (len(users), per_user)
+    return videos.astype(np.int32).reshape(shape), ok.reshape(shape)
+
+
 def sample_distinct_unwatched(
     data: InteractionMatrix, users: np.ndarray, n: int, rng: np.random.Generator
 ) -> np.ndarray:

@@ -1,15 +1,8 @@
-"""Fast numpy scoring of a model built by :func:`recommender.ml.train.build_model`.
+"""Scoring with a trained model: pairs, full rows and per-user top-N lists, in numpy.
 
-No ``model.predict``: the weights are read once and the network is evaluated as
-batched float32 matrix products.  The first hidden layer sees
-``concat(user_emb, video_emb)``, so ``Dense(concat) = user_emb @ W_u + video_emb @ W_v
-+ b``: both halves are precomputed per user / per video and a block of users x all
-videos costs one broadcast add + ReLU followed by the remaining small dense layers.
-The NeuMF GMF branch is bilinear, ``(p_u * q_v) . w_g = (p_u * w_g) @ q_v``, hence one
-matrix product per block; optional user / video biases are one broadcast add.
-
-The layer names this module reads are those ``build_model`` gives; loaded artifacts
-keep them.
+No ``model.predict``: the model's architecture (``recommender.ml.architectures``) supplies its
+numpy forward pass; this module runs it over pairs or over blocks of users x all videos, on
+several threads, and picks the top-N with their reasons.
 """
 
 from __future__ import annotations
@@ -20,171 +13,33 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
+from recommender.ml.architectures import Forward, forward_of
+from recommender.ml.architectures.base import CHUNK_PAIRS, unit_rows
 from recommender.ml.data import InteractionMatrix, as_index_array
+
+if TYPE_CHECKING:
+    import keras
 
 
 class NonFiniteScoresError(ValueError):
     """The model produced NaN scores (a diverged training); nothing should be published."""
 
 
-# Pairs per inner chunk of the dense tower: small enough that the (pairs x hidden)
-# activations stay in cache, large enough for efficient matrix products.
-_CHUNK_PAIRS = 16_384
-
-
-@dataclass(frozen=True, eq=False)
-class _Net:
-    """The model's weights rearranged for separable evaluation (all float32)."""
-
-    user_mlp: np.ndarray  # (n_users, d)
-    video_mlp: np.ndarray  # (n_videos, d)
-    w0_user: np.ndarray  # (d, h0)
-    w0_video: np.ndarray  # (d, h0)
-    b0: np.ndarray  # (h0,)
-    tail: tuple[tuple[np.ndarray, np.ndarray], ...]  # further (kernel, bias), ReLU
-    out_mlp: np.ndarray  # (h_last,) output weights on the MLP tower
-    out_bias: np.float32
-    gmf_user: np.ndarray | None = None  # (n_users, dg), NeuMF only
-    gmf_video: np.ndarray | None = None  # (n_videos, dg)
-    out_gmf: np.ndarray | None = None  # (dg,)
-    user_bias: np.ndarray | None = None  # (n_users,), use_bias only
-    video_bias: np.ndarray | None = None  # (n_videos,)
-
-    @property
-    def n_users(self) -> int:
-        return self.user_mlp.shape[0]
-
-    @property
-    def n_videos(self) -> int:
-        return self.video_mlp.shape[0]
-
-    def user_hidden(self, users: np.ndarray) -> np.ndarray:
-        """User half of the first hidden layer, bias included: (len, h0)."""
-        out = self.user_mlp[users] @ self.w0_user
-        out += self.b0
-        return out
-
-    def video_hidden(self, videos: np.ndarray | None = None) -> np.ndarray:
-        """Video half of the first hidden layer: (len, h0)."""
-        emb = self.video_mlp if videos is None else self.video_mlp[videos]
-        return emb @ self.w0_video
-
-    def tower(self, h: np.ndarray) -> np.ndarray:
-        """From pre-activation first hidden layer (pairs, h0) to the MLP part of the
-        output logit (pairs,).  Modifies ``h``."""
-        np.maximum(h, 0, out=h)
-        for kernel, bias in self.tail:
-            h = h @ kernel
-            h += bias
-            np.maximum(h, 0, out=h)
-        return h @ self.out_mlp
-
-
-def _weights(model: keras.Model, name: str) -> list[np.ndarray]:
-    try:
-        layer = model.get_layer(name)
-    except ValueError as exc:
-        raise ValueError(
-            f"model has no layer {name!r}: score.py only evaluates models built by recommender.ml.train.build_model"
-        ) from exc
-    return [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
-
-
-def _extract(model: keras.Model) -> _Net:
-    names = {layer.name for layer in model.layers}
-    neumf = "gmf_user_embedding" in names
-    prefix = "mlp_" if neumf else ""
-    (user_mlp,) = _weights(model, f"{prefix}user_embedding")
-    (video_mlp,) = _weights(model, f"{prefix}video_embedding")
-    d = user_mlp.shape[1]
-    dense = []
-    i = 0
-    while f"mlp_dense_{i}" in names:
-        dense.append(_weights(model, f"mlp_dense_{i}"))
-        i += 1
-    if not dense:
-        raise ValueError("model has no hidden layer 'mlp_dense_0'")
-    out_kernel, out_bias = _weights(model, "output")
-    out_kernel = out_kernel[:, 0]
-    kernel0, b0 = dense[0]
-    net: dict[str, Any] = {
-        "user_mlp": user_mlp,
-        "video_mlp": video_mlp,
-        # concat order is [user, video] (see build_model)
-        "w0_user": np.ascontiguousarray(kernel0[:d]),
-        "w0_video": np.ascontiguousarray(kernel0[d:]),
-        "b0": b0,
-        "tail": tuple((k, b) for k, b in dense[1:]),
-        "out_bias": np.float32(out_bias[0]),
-    }
-    if neumf:
-        (gmf_user,) = _weights(model, "gmf_user_embedding")
-        (gmf_video,) = _weights(model, "gmf_video_embedding")
-        dg = gmf_user.shape[1]
-        # neumf_concat order is [gmf, mlp]
-        net.update(
-            gmf_user=gmf_user,
-            gmf_video=gmf_video,
-            out_gmf=np.ascontiguousarray(out_kernel[:dg]),
-            out_mlp=np.ascontiguousarray(out_kernel[dg:]),
-        )
-    else:
-        net["out_mlp"] = out_kernel
-    if "user_bias" in names:
-        (user_bias,) = _weights(model, "user_bias")
-        (video_bias,) = _weights(model, "video_bias")
-        net.update(user_bias=np.ascontiguousarray(user_bias[:, 0]), video_bias=np.ascontiguousarray(video_bias[:, 0]))
-    return _Net(**net)
-
-
-def _block_logits(net: _Net, uh: np.ndarray, vh: np.ndarray) -> np.ndarray:
-    """Logits (len(uh), len(vh)) of every user-half x video-half combination."""
-    nb, nv = uh.shape[0], vh.shape[0]
-    out = np.empty((nb, nv), dtype=np.float32)
-    h0 = uh.shape[1]
-    if nv >= _CHUNK_PAIRS:
-        # Huge catalogue: one user at a time, videos in chunks.
-        buf = np.empty((_CHUNK_PAIRS, h0), dtype=np.float32)
-        for i in range(nb):
-            for s in range(0, nv, _CHUNK_PAIRS):
-                e = min(s + _CHUNK_PAIRS, nv)
-                h = buf[: e - s]
-                np.add(vh[s:e], uh[i], out=h)
-                out[i, s:e] = net.tower(h)
-        return out
-    users_per_chunk = max(1, _CHUNK_PAIRS // nv)
-    buf = np.empty((users_per_chunk, nv, h0), dtype=np.float32)
-    for s in range(0, nb, users_per_chunk):
-        e = min(s + users_per_chunk, nb)
-        h = buf[: e - s]
-        np.add(uh[s:e, None, :], vh[None, :, :], out=h)
-        out[s:e] = net.tower(h.reshape(-1, h0)).reshape(e - s, nv)
-    return out
-
-
-def _score_rows(net: _Net, users: np.ndarray, vh: np.ndarray) -> np.ndarray:
-    """Probabilities (len(users), n_videos) for full rows; ``vh`` = video halves."""
-    logits = _block_logits(net, net.user_hidden(users), vh)
-    logits += net.out_bias
-    if net.gmf_user is not None:
-        logits += (net.gmf_user[users] * net.out_gmf) @ net.gmf_video.T
-    if net.user_bias is not None:
-        logits += net.user_bias[users][:, None]
-        logits += net.video_bias[None, :]
-    return expit(logits)
+def _score_rows(net: Forward, users: np.ndarray, video_part: np.ndarray) -> np.ndarray:
+    """Probabilities (len(users), n_videos) for full rows."""
+    return expit(net.row_logits(users, video_part))
 
 
 def score_pairs(model: keras.Model, user_idx: Any, video_idx: Any) -> np.ndarray:
     """Scores (float32, in [0, 1]) of arbitrary (user index, video index) pairs;
     equals ``model.predict`` to float32 rounding."""
-    net = _extract(model)
+    net = forward_of(model)
     users = as_index_array(user_idx, net.n_users, "user_idx")
     videos = as_index_array(video_idx, net.n_videos, "video_idx")
     if users.shape != videos.shape:
@@ -192,59 +47,31 @@ def score_pairs(model: keras.Model, user_idx: Any, video_idx: Any) -> np.ndarray
     n = len(users)
     out = np.empty(n, dtype=np.float32)
     # Many pairs: precompute both halves for everyone once, then gather.
-    tables = n >= net.n_users + net.n_videos
-    if tables:
-        uh_all = net.user_hidden(np.arange(net.n_users))
-        vh_all = net.video_hidden()
-    for s in range(0, n, _CHUNK_PAIRS):
-        u, v = users[s : s + _CHUNK_PAIRS], videos[s : s + _CHUNK_PAIRS]
-        if tables:
-            h = uh_all[u] + vh_all[v]
-        else:
-            h = net.user_hidden(u)
-            h += net.video_hidden(v)
-        logit = net.tower(h)
-        logit += net.out_bias
-        if net.gmf_user is not None:
-            logit += (net.gmf_user[u] * net.gmf_video[v]) @ net.out_gmf
-        if net.user_bias is not None:
-            logit += net.user_bias[u] + net.video_bias[v]
-        out[s : s + len(u)] = expit(logit)
+    tables = net.pair_tables() if n >= net.n_users + net.n_videos else None
+    for s in range(0, n, CHUNK_PAIRS):
+        u, v = users[s : s + CHUNK_PAIRS], videos[s : s + CHUNK_PAIRS]
+        out[s : s + len(u)] = expit(net.pair_logits(u, v, tables))
     return out
 
 
 def score_users(model: keras.Model, user_idx_array: Any, *, n_videos: int) -> np.ndarray:
     """Full score rows ``(len(user_idx_array), n_videos)`` float32."""
-    net = _extract(model)
+    net = forward_of(model)
     if n_videos != net.n_videos:
         raise ValueError(f"model scores {net.n_videos} videos, not {n_videos}")
     users = as_index_array(user_idx_array, net.n_users, "user_idx_array")
-    vh = net.video_hidden()
+    vp = net.video_part()
     out = np.empty((len(users), n_videos), dtype=np.float32)
     block = max(1, 2_000_000 // max(n_videos, 1))
     for s in range(0, len(users), block):
-        out[s : s + block] = _score_rows(net, users[s : s + block], vh)
+        out[s : s + block] = _score_rows(net, users[s : s + block], vp)
     return out
 
 
 def video_embeddings(model: keras.Model) -> np.ndarray:
     """Video representation used for "because you watched" similarity, float32
-    ``(n_videos, d)``.
-
-    ``mlp``: the video embedding table.  ``neumf``: the GMF and MLP video tables,
-    each row-normalised to unit length, concatenated -- so the cosine similarity of
-    two rows is the mean of the two branches' cosine similarities (the branches live
-    in different spaces with different scales).
-    """
-    net = _extract(model)
-    if net.gmf_video is None:
-        return net.video_mlp.copy()
-    return np.concatenate([_unit_rows(net.gmf_video), _unit_rows(net.video_mlp)], axis=1)
-
-
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norm > 0, norm, 1).astype(np.float32)
+    ``(n_videos, d)``: the video vectors of the model's architecture."""
+    return forward_of(model).video_vectors()
 
 
 # A watched video can explain a recommendation only if the viewer got this far through it
@@ -323,7 +150,7 @@ def score_top_n(
     threads = _cpu_threads() if threads is None else threads
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
-    net = _extract(model)
+    net = forward_of(model)
     if (net.n_users, net.n_videos) != (data.n_users, data.n_videos):
         raise ValueError(f"model is for {net.n_users}x{net.n_videos}, data is {data.n_users}x{data.n_videos}")
     users = (
@@ -337,15 +164,15 @@ def score_top_n(
     reason_index = np.full((n, top_n), -1, dtype=np.int32)
 
     indptr, indices, completions = data.matrix.indptr, data.matrix.indices, data.matrix.data
-    emb = _unit_rows(video_embeddings(model))
-    vh = net.video_hidden()
+    emb = unit_rows(net.video_vectors())
+    vp = net.video_part()
     # Enough blocks for every thread (a few each, for balance), none above block_pairs.
     block = max(1, min(block_pairs // nv, -(-n // (4 * threads)) if threads > 1 else n))
 
     def run(s: int) -> None:
         # Each call writes only its own rows of the output arrays.
         rows = users[s : s + block]
-        scores = _score_rows(net, rows, vh)
+        scores = _score_rows(net, rows, vp)
         if np.isnan(scores).any():
             raise NonFiniteScoresError("model produced NaN scores (diverged training?)")
         if exclude_watched:
@@ -389,8 +216,4 @@ def _cpu_threads() -> int:
 
 def model_is_finite(model: keras.Model) -> bool:
     """True when every weight the scorer uses is finite (a diverged training is not)."""
-    net = _extract(model)
-    arrays = [net.user_mlp, net.video_mlp, net.w0_user, net.w0_video, net.b0, net.out_mlp, np.asarray(net.out_bias)]
-    arrays += [a for pair in net.tail for a in pair]
-    arrays += [a for a in (net.gmf_user, net.gmf_video, net.out_gmf, net.user_bias, net.video_bias) if a is not None]
-    return all(bool(np.all(np.isfinite(a))) for a in arrays)
+    return all(bool(np.all(np.isfinite(a))) for a in forward_of(model).arrays())

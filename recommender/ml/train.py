@@ -1,21 +1,7 @@
 """Build and train the neural collaborative-filtering model (Keras 3, TensorFlow).
 
-Two architectures share the layer names the numpy scorer (``score.py``) reads:
-
-``mlp`` (the reference program)::
-
-    user -> user_embedding --\
-                              concat -> flatten -> mlp_dense_0 .. mlp_dense_{k-1} -> output
-    video -> video_embedding -/
-
-``neumf`` (He et al., 2017: GMF + MLP with separate embeddings)::
-
-    gmf_user_embedding * gmf_video_embedding -> gmf_flatten --------------------\
-    mlp_user_embedding ++ mlp_video_embedding -> mlp_flatten -> mlp_dense_* --- neumf_concat -> output
-
-``output`` is ``Dense(1, sigmoid)``: a completion in [0, 1].  With ``use_bias`` it is a
-linear ``Dense(1)`` whose logit gets ``user_bias[u] + video_bias[v]`` added before the
-sigmoid (``prediction``); with ``dropout`` a ``Dropout`` follows every ``mlp_dense_*``.
+The networks themselves are defined in ``recommender.ml.architectures`` (one module each, next to
+their numpy forward pass); :func:`build_model` builds the configured one and compiles it.
 
 Training runs a custom loop: one ``tf.function`` runs a whole epoch (a graph
 ``while`` loop over mini-batches), so the per-epoch Python overhead is one call.
@@ -42,34 +28,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from recommender.ml.architectures import architecture
+from recommender.ml.architectures.bags import USER_HISTORY, VIDEO_FEATURES, Bag, user_history
+from recommender.ml.architectures.base import is_user_table
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
-from recommender.ml.sampling import NegativeSampler
+from recommender.ml.features import VideoFeatures
+from recommender.ml.sampling import NegativeSampler, redraw_excluded, sample_grouped
 from recommender.ml.score import score_pairs
 
 EpochCallback = Callable[[int, int, dict], None]
 
 
-def _embedding(n: int, config: TrainConfig, name: str) -> keras.layers.Embedding:
-    reg = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
-    return keras.layers.Embedding(n, config.embedding_dim, embeddings_regularizer=reg, name=name)
-
-
-def _mlp_tower(x: Any, config: TrainConfig) -> Any:
-    for i, units in enumerate(config.hidden_units):
-        x = keras.layers.Dense(units, activation="relu", name=f"mlp_dense_{i}")(x)
-        if config.dropout > 0:
-            x = keras.layers.Dropout(config.dropout, name=f"mlp_dropout_{i}")(x)
-    return x
-
-
-def _bias(n: int, config: TrainConfig, name: str, inputs: Any) -> Any:
-    reg = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
-    layer = keras.layers.Embedding(n, 1, embeddings_initializer="zeros", embeddings_regularizer=reg, name=name)
-    return keras.layers.Flatten(name=f"{name}_flatten")(layer(inputs))
-
-
-def build_model(n_users: int, n_videos: int, config: TrainConfig) -> keras.Model:
+def build_model(n_users: int, n_videos: int, config: TrainConfig, bags: dict[str, Bag] | None = None) -> keras.Model:
     """Build and compile the model for ``n_users`` x ``n_videos``.
 
     ``objective="completion"``: Adam, MSE, metric MAE (the reference program).
@@ -78,37 +49,7 @@ def build_model(n_users: int, n_videos: int, config: TrainConfig) -> keras.Model
     config.validate()
     if n_users < 1 or n_videos < 1:
         raise ValueError(f"need at least one user and one video, got {n_users}x{n_videos}")
-    # int32 inputs: float32 (Keras' default) cannot index more than 2**24 rows exactly.
-    user = keras.Input(shape=(1,), dtype="int32", name="user")
-    video = keras.Input(shape=(1,), dtype="int32", name="video")
-    if config.architecture == "mlp":
-        u = _embedding(n_users, config, "user_embedding")(user)
-        v = _embedding(n_videos, config, "video_embedding")(video)
-        x = keras.layers.Concatenate(name="concat")([u, v])
-        x = keras.layers.Flatten(name="flatten")(x)
-        x = _mlp_tower(x, config)
-    else:
-        gu = _embedding(n_users, config, "gmf_user_embedding")(user)
-        gv = _embedding(n_videos, config, "gmf_video_embedding")(video)
-        g = keras.layers.Multiply(name="gmf_product")([gu, gv])
-        g = keras.layers.Flatten(name="gmf_flatten")(g)
-        mu = _embedding(n_users, config, "mlp_user_embedding")(user)
-        mv = _embedding(n_videos, config, "mlp_video_embedding")(video)
-        m = keras.layers.Concatenate(name="mlp_concat")([mu, mv])
-        m = keras.layers.Flatten(name="mlp_flatten")(m)
-        m = _mlp_tower(m, config)
-        x = keras.layers.Concatenate(name="neumf_concat")([g, m])
-    if config.use_bias:
-        # output = sigmoid(Dense(x) + user bias + video bias); "output" stays the layer
-        # holding the final kernel, so the scorer reads the same names either way.
-        logit = keras.layers.Dense(1, name="output")(x)
-        ub = _bias(n_users, config, "user_bias", user)
-        vb = _bias(n_videos, config, "video_bias", video)
-        logit = keras.layers.Add(name="bias_add")([logit, ub, vb])
-        out = keras.layers.Activation("sigmoid", name="prediction")(logit)
-    else:
-        out = keras.layers.Dense(1, activation="sigmoid", name="output")(x)
-    model = keras.Model([user, video], out, name=f"ncf_{config.architecture}")
+    model = architecture(config.architecture).build(n_users, n_videos, config, bags)
     loss = "mse" if config.objective == "completion" else "binary_crossentropy"
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
@@ -197,12 +138,13 @@ def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool, e
     variables = model.trainable_variables
     optimizer.build(variables)  # create the slot variables outside the graph
     bce = config.objective == "expected_completion"
+    group = 1 + config.negatives if bce and config.listwise > 0 and config.negatives > 0 else 1
     # l2_rows: the embedding rows each example looks up, split by the input they read.
     row_tables: list[tuple[Any, bool]] = []
     if config.l2_rows > 0:
         for layer in model.layers:
             if isinstance(layer, keras.layers.Embedding):
-                row_tables.append((layer.embeddings, layer.name.startswith(("user", "gmf_user", "mlp_user"))))
+                row_tables.append((layer.embeddings, is_user_table(layer.name)))
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def run_epoch(users: Any, videos: Any, labels: Any, weights: Any) -> Any:
@@ -221,6 +163,16 @@ def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool, e
                 else:
                     per_sample = tf.square(y - pred)[:, 0]
                 loss = tf.reduce_sum(per_sample * w) / count
+                if group > 1:  # sampled softmax: each watched pair against its own negatives
+                    logit = tf.math.log(tf.clip_by_value(pred[:, 0], 1e-7, 1.0)) - tf.math.log(
+                        tf.clip_by_value(1.0 - pred[:, 0], 1e-7, 1.0)
+                    )
+                    logit = tf.reshape(logit, (-1, group))
+                    wg = tf.reshape(w, (-1, group))
+                    logit = tf.where(wg > 0, logit, -1e9)
+                    ce = -tf.nn.log_softmax(logit, axis=1)[:, 0]
+                    pos_weight = tf.reshape(y[:, 0], (-1, group))[:, 0] * wg[:, 0]
+                    loss += config.listwise * tf.reduce_sum(ce * pos_weight) / tf.maximum(tf.reduce_sum(wg[:, 0]), 1.0)
                 if model.losses:  # L2 on the embeddings
                     loss += tf.add_n(model.losses)
                 if row_tables:  # L2 on the looked-up rows, per example
@@ -284,11 +236,20 @@ class _EpochData:
     ) -> None:
         self.users, self.videos, self.labels = users, videos, labels
         self.sampler, self.config, self.rng = sampler, config, rng
+        self.excluded: np.ndarray | None = None  # videos never sampled as negatives, if any
+
+    def _negatives(self, users: np.ndarray, videos: np.ndarray) -> np.ndarray:
+        if self.sampler is None or self.excluded is None:
+            return videos
+        return redraw_excluded(self.sampler, users, videos, self.excluded, self.rng)
 
     def next(self) -> tuple[np.ndarray, ...]:
         u, v, y = self.users, self.videos, self.labels
+        if self.sampler is not None and self.config.listwise > 0:
+            return self._grouped()
         if self.sampler is not None:
             nu, nv = self.sampler.sample(u, self.config.negatives, self.rng)
+            nv = self._negatives(nu, nv)
             u = np.concatenate([u, nu])
             v = np.concatenate([v, nv])
             y = np.concatenate([y, np.zeros(len(nu), np.float32)])
@@ -306,6 +267,30 @@ class _EpochData:
         out.append(weights.reshape(steps, bs))
         return tuple(out)
 
+    def _grouped(self) -> tuple[np.ndarray, ...]:
+        """Listwise epochs: every watched pair followed by its own ``negatives`` sampled ones,
+        whole groups per batch (the batch size rounded down to a multiple of the group)."""
+        assert self.sampler is not None
+        k = self.config.negatives
+        group = 1 + k
+        perm = self.rng.permutation(len(self.users))
+        u, v, y = self.users[perm], self.videos[perm], self.labels[perm]
+        neg, valid = sample_grouped(self.sampler, u, k, self.rng)
+        neg = self._negatives(np.repeat(u, k), neg.ravel()).reshape(neg.shape)
+        n = len(u)
+        per_batch = max(1, self.config.batch_size // group)
+        steps = -(-n // per_batch)
+        shape = (steps * per_batch, group)
+        users = np.zeros(shape, np.int32)
+        videos = np.zeros(shape, np.int32)
+        labels = np.zeros(shape, np.float32)
+        weights = np.zeros(shape, np.float32)
+        users[:n] = u[:, None]
+        videos[:n, 0], videos[:n, 1:] = v, neg
+        labels[:n, 0] = y
+        weights[:n, 0], weights[:n, 1:] = 1.0, valid
+        return tuple(a.reshape(steps, per_batch * group) for a in (users, videos, labels, weights))
+
 
 def train_model(
     data: InteractionMatrix,
@@ -313,8 +298,10 @@ def train_model(
     *,
     on_epoch_end: EpochCallback | None = None,
     jit_compile: bool | None = None,
+    features: VideoFeatures | None = None,
 ) -> TrainResult:
-    """Train a fresh model on ``data``.
+    """Train a fresh model on ``data`` (``features``: the videos' side information, used with
+    ``config.video_features``).
 
     Seeded: the same data and config give identical weights.  With at least
     ``config.min_validation_samples`` observed pairs, a random
@@ -360,7 +347,14 @@ def train_model(
     if jit_compile is None:
         jit_compile = per_epoch * config.epochs >= XLA_MIN_SAMPLES
 
-    model = build_model(data.n_users, data.n_videos, config)
+    bags: dict[str, Bag] = {}
+    if config.user_history > 0:
+        bags[USER_HISTORY] = user_history(tr_u, tr_v, data.n_users, data.n_videos, config.user_history, config.seed)
+    video_bag = features.bag(data.video_ids) if config.video_features and features is not None else None
+    if video_bag is not None:
+        bags[VIDEO_FEATURES] = video_bag
+        epoch_data.excluded = np.bincount(tr_v, minlength=data.n_videos) == 0
+    model = build_model(data.n_users, data.n_videos, config, bags)
     ema = _Ema(model, config.ema) if config.ema > 0 else None
     run_epoch = _make_epoch_fn(model, config, jit_compile, ema)
 

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import json
+import tarfile
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from recommender.ml.artifact import (
+    FORMAT_VERSION,
     ArtifactIntegrityError,
     load_artifact,
     save_artifact,
+    verify_artifact,
 )
-from recommender.ml.score import score_pairs, score_top_n
+from recommender.ml.score import score_pairs, score_top_n, video_embeddings
 from recommender.ml.train import train_model
 
 
@@ -92,3 +97,53 @@ def test_tampered_file_is_rejected(tmp_path, small_data, trained, victim) -> Non
 def test_missing_artifact(tmp_path) -> None:
     with pytest.raises(FileNotFoundError):
         load_artifact(tmp_path / "nope")
+
+
+def test_record_names_the_architecture(tmp_path: Path, small_data: Any, trained: Any) -> None:
+    model, config = trained
+    path, _ = save_artifact(tmp_path / "v5", model=model, data=small_data, config=config)
+    record = json.loads((path / "config.json").read_text())
+    assert record["format"] == FORMAT_VERSION == 2 and record["architecture"] == "neumf"
+    with pytest.raises(ValueError, match="built by architecture 'neumf'"):
+        save_artifact(tmp_path / "v6", model=model, data=small_data, config=config.replace(architecture="mlp"))
+    assert not (tmp_path / "v6").exists()
+
+
+def test_record_that_disagrees_with_the_model_is_refused(tmp_path: Path, small_data: Any, trained: Any) -> None:
+    model, config = trained
+    path, _ = save_artifact(tmp_path / "v7", model=model, data=small_data, config=config)
+    record = json.loads((path / "config.json").read_text())
+    record["architecture"] = "mlp"
+    (path / "config.json").write_text(json.dumps(record))
+    with pytest.raises(ArtifactIntegrityError, match="architecture"):
+        load_artifact(path)
+
+
+FORMAT_1 = Path(__file__).resolve().parents[1] / "fixtures" / "artifacts-format1.tar.xz"
+
+
+@pytest.fixture(scope="module")
+def format_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Artifacts written by the format-1 code (commit c92b52d), before architectures were
+    registered: a ``completion`` mlp and an ``expected_completion`` neumf with biases, trained for
+    three epochs on eleven made-up events; ``expected.json`` holds what that code's scorer gave."""
+    folder = tmp_path_factory.mktemp("format1")
+    with tarfile.open(FORMAT_1) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+@pytest.mark.parametrize("name", ["mlp", "neumf-bias"])
+def test_format_1_artifacts_load_and_score_as_before(format_1: Path, name: str) -> None:
+    expected = json.loads((format_1 / "expected.json").read_text())[name]
+    assert verify_artifact(format_1 / name)["format"] == 1
+    art = load_artifact(format_1 / name)
+    assert art.config.architecture == name.split("-")[0] and art.meta == {"model_version": 1}
+    n_users, n_videos = art.data.n_users, art.data.n_videos
+    users = np.repeat(np.arange(n_users), n_videos)
+    videos = np.tile(np.arange(n_videos), n_users)
+    np.testing.assert_allclose(score_pairs(art.model, users, videos), expected["scores"], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(video_embeddings(art.model), expected["video_vectors"], atol=1e-6, rtol=0)
+    top = score_top_n(art.model, art.data, top_n=3)
+    np.testing.assert_array_equal(top.video_index, expected["top_video_index"])
+    np.testing.assert_array_equal(top.reason_index, expected["top_reason_index"])

@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 
 import pytest
 
-from recommender.ml.config import ARCHITECTURES, DEFAULT_PRESET, OBJECTIVES, PRESETS, TrainConfig, preset_config
+from recommender.ml.config import (
+    ARCHITECTURES,
+    DEFAULT_PRESET,
+    OBJECTIVES,
+    PARAMS,
+    PRESETS,
+    SCHEMA,
+    Param,
+    TrainConfig,
+    add_arguments,
+    client_params,
+    preset_config,
+)
 
 
 def test_defaults() -> None:
@@ -98,3 +111,66 @@ def test_presets() -> None:
         preset_config("fastest")
     with pytest.raises(ValueError, match="epochs"):
         preset_config("ranking", epochs=0)
+
+
+def test_aggregate_is_recorded_and_validated() -> None:
+    assert TrainConfig().aggregate == "max"
+    c = TrainConfig(aggregate="mean")
+    assert c.to_dict()["aggregate"] == "mean" and TrainConfig.from_dict(c.to_dict()) == c
+    recorded_before = {k: v for k, v in TrainConfig(aggregate="last").to_dict().items() if k != "aggregate"}
+    assert TrainConfig.from_dict(recorded_before).aggregate == "max"
+    with pytest.raises(ValueError, match="aggregate must be one of"):
+        TrainConfig(aggregate="min")
+
+
+def test_the_schema_lists_every_field_once_in_order() -> None:
+    assert [param.name for param in SCHEMA] == [f.name for f in dataclasses.fields(TrainConfig)]
+    defaults = TrainConfig()
+    assert all(param.accepts(getattr(defaults, param.name)) and param.help for param in SCHEMA)
+    # What a client may set, every surface can express: inclusive bounds only.
+    assert all(not (p.open_minimum or p.open_maximum) for p in client_params())
+    assert {p.name for p in client_params()} >= {"objective", "architecture", "epochs", "seed", "hidden_units"}
+    assert "aggregate" not in {p.name for p in client_params()}  # the site's rule, not a request's
+
+
+@pytest.mark.parametrize("param", [p for p in SCHEMA if p.kind in ("int", "float")], ids=lambda p: p.name)
+def test_validation_follows_the_schemas_bounds(param: Param) -> None:
+    step = 1 if param.kind == "int" else 1e-9
+    for bound, outside, is_open in (
+        (param.minimum, -step, param.open_minimum),
+        (param.maximum, step, param.open_maximum),
+    ):
+        if bound is None:
+            continue
+        bound = int(bound) if param.kind == "int" else float(bound)
+        if not is_open:
+            TrainConfig().replace(**{param.name: bound})
+        with pytest.raises(ValueError, match=param.name):
+            TrainConfig().replace(**{param.name: bound + outside if not is_open else bound})
+
+
+def test_list_parameters_are_bounded_per_item_and_in_length() -> None:
+    units = PARAMS["hidden_units"]
+    assert units.max_items is not None and units.maximum is not None
+    TrainConfig(hidden_units=(int(units.maximum),) * units.max_items)
+    with pytest.raises(ValueError, match="hidden_units"):
+        TrainConfig(hidden_units=(1,) * (units.max_items + 1))
+    with pytest.raises(ValueError, match="hidden_units"):
+        TrainConfig(hidden_units=(int(units.maximum) + 1,))
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig(learning_rate=10**400)  # beyond float range: refused, not an OverflowError
+
+
+def test_command_line_options_come_from_the_schema() -> None:
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    add_arguments(parser)
+    assert {a.dest for a in parser._actions if a.dest != "help"} == {p.name for p in client_params()}
+    given = parser.parse_args(["--epochs", "5", "--hidden-units", "8", "4", "--architecture", "neumf"])
+    assert (given.epochs, given.hidden_units, given.architecture, given.seed) == (5, [8, 4], "neumf", None)
+    assert TrainConfig(hidden_units=given.hidden_units).hidden_units == (8, 4)
+    assert parser.parse_args(["--learning-rate", "0.01"]).learning_rate == 0.01
+    for argv in (["--epochs", "0"], ["--epochs", "1.5"], ["--learning-rate", "nan"], ["--hidden-units", "0"]):
+        with pytest.raises(argparse.ArgumentError):
+            parser.parse_args(argv)
+    help_text = parser.format_help()
+    assert "an integer in [1, 1000]" in help_text and "neumf (GMF + MLP" in help_text

@@ -296,3 +296,16 @@ def test_forward_split_keeps_only_new_pairs() -> None:
     assert combined.watched_mask([1]).tolist() == [[True, True, True, True]]  # explicit 0.0 kept
     with pytest.raises(ValueError, match="out of range"):
         forward_split(data, [2], [0], [0.5], [1.0])
+
+
+@pytest.mark.parametrize(("aggregate", "expected"), [("max", 0.7), ("last", 0.3), ("mean", 0.5)])
+def test_forward_split_reads_repeated_events_like_the_training(aggregate: str, expected: float) -> None:
+    """A new pair watched twice counts as the training's rule would count it (input order = the
+    order the events were recorded)."""
+    data = pivot([0, 1], [0, 1], [0.5, 0.5])
+    _, split = forward_split(data, [0, 0], [1, 1], [0.7, 0.3], [1.0, 2.0], aggregate=aggregate)
+    assert split.rated_value.tolist() == [pytest.approx(expected)]
+    again = pivot([0, 0], [1, 1], [0.7, 0.3], aggregate=aggregate)
+    assert again.matrix.data.tolist() == split.rated_value.tolist()
+    with pytest.raises(ValueError, match="aggregate"):
+        forward_split(data, [0], [1], [0.5], [1.0], aggregate="min")
