@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
@@ -28,7 +29,7 @@ def token_is_expired(token: Token) -> bool:
     return lifetime is not None and token.created <= timezone.now() - lifetime
 
 
-def token_obtain(*, user) -> Token:
+def token_obtain(*, user: AbstractBaseUser) -> Token:
     """The user's token, a fresh one when the stored one has expired."""
     token, created = Token.objects.get_or_create(user=user)
     if not created and token_is_expired(token):
@@ -40,7 +41,7 @@ def token_obtain(*, user) -> Token:
 class ExpiringTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>``, refused with 401 once the token is older than its lifetime."""
 
-    def authenticate_credentials(self, key: str) -> tuple:
+    def authenticate_credentials(self, key: str) -> tuple[AbstractBaseUser, Token]:
         user, token = super().authenticate_credentials(key)
         if token_is_expired(token):
             token.delete()

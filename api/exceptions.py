@@ -6,6 +6,8 @@ errors add ``"errors"`` with the messages per field (or per item of a bulk reque
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,13 +18,16 @@ from rest_framework.exceptions import APIException, NotFound, PermissionDenied, 
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
+if TYPE_CHECKING:
+    from rest_framework.response import Response
+
 
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = _("The request body is too large.")
     default_code = "payload_too_large"
 
-    def __init__(self, limit: int | None = None):
+    def __init__(self, limit: int | None = None) -> None:
         detail = None
         if limit:
             detail = _("The request body is too large (the limit is %(limit)d bytes).") % {"limit": limit}
@@ -43,7 +48,7 @@ class RetrainUnavailable(APIException):
     default_code = "retrain_unavailable"
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Http404):
         exc = NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):
@@ -60,7 +65,7 @@ def api_exception_handler(exc, context):
     return response
 
 
-def error_body(exc: APIException, data) -> dict:
+def error_body(exc: APIException, data: Any) -> dict[str, Any]:
     if isinstance(exc, ValidationError):
         return {"detail": validation_summary(data), "code": "invalid", "errors": data}
     detail = data.get("detail") if isinstance(data, dict) else data
@@ -68,7 +73,7 @@ def error_body(exc: APIException, data) -> dict:
     return {"detail": str(detail), "code": codes if isinstance(codes, str) else exc.default_code}
 
 
-def validation_summary(errors) -> str:
+def validation_summary(errors: Any) -> str:
     """The first message of a validation error as one sentence, prefixed with its field name."""
     path: list[str] = []
     node = errors

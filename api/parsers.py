@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Mapping
+from typing import IO, Any
 
 from django.conf import settings
+from recsite.safe_input import JSONInputError, loads_bounded
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, get_encoding
 
 from api.exceptions import PayloadTooLarge
-from recsite.safe_input import JSONInputError, loads_bounded
 
 
 class BoundedJSONParser(JSONParser):
@@ -23,8 +25,11 @@ class BoundedJSONParser(JSONParser):
     PostgreSQL nor echoed back in a response.
     """
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[bytes], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body: bytes | str
         if limit is not None:
             request = (parser_context or {}).get("request")
             meta = getattr(request, "META", {})

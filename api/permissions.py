@@ -3,7 +3,13 @@ admin asks for the same action (superusers hold them all)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework.permissions import BasePermission
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class IsStaff(BasePermission):
@@ -11,7 +17,7 @@ class IsStaff(BasePermission):
 
     message = "Only staff members may use this endpoint."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.is_active and user.is_staff)
 
@@ -26,7 +32,7 @@ class StaffModelPermission(IsStaff):
     required: dict[str, tuple[str, ...]] = {}
     default: tuple[str, ...] = ()
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not super().has_permission(request, view):
             return False
         action = getattr(view, "action", None) or (request.method or "").lower()

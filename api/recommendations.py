@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -148,7 +149,7 @@ class RecommendationsView(APIView):
         ),
         tags=["recommendations"],
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         # Parsed by hand on this hot path; RecommendationQuerySerializer documents the same rules.
         limit = query_int(request, "limit", minimum=1, maximum=MAX_RECOMMENDATIONS) or 20
         offset = query_int(request, "offset", minimum=0, maximum=10_000) or 0

@@ -7,8 +7,10 @@ and the Schemathesis run against it, cover every status code a client can see.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiResponse
 from rest_framework.permissions import AllowAny
 
 from api.serializers import ErrorSerializer
@@ -26,7 +28,7 @@ ERROR_DESCRIPTIONS = {
 
 
 class ApiAutoSchema(AutoSchema):
-    def _get_response_bodies(self, direction="response"):
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for code in self._error_codes():
             if code not in responses:

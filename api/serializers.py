@@ -7,7 +7,7 @@ Serializers only check types, ranges and presence; writes go through ``videos.se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -41,7 +41,7 @@ OWNER_MESSAGE = "An event always belongs to the authenticated user; do not send 
 class StrictIntegerField(serializers.IntegerField):
     default_error_messages = {"invalid": "A whole number is required."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
@@ -50,7 +50,7 @@ class StrictIntegerField(serializers.IntegerField):
 class StrictFloatField(serializers.FloatField):
     default_error_messages = {"invalid": "A number is required."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> float:  # type: ignore[return]  # DRF's untyped Field.fail() always raises
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
         try:
@@ -62,7 +62,7 @@ class StrictFloatField(serializers.FloatField):
 class StrictCharField(serializers.CharField):
     default_error_messages = {"invalid": "A string is required."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
@@ -72,7 +72,7 @@ class StrictCharField(serializers.CharField):
 class ClientEventIdField(StrictCharField):
     """A client's own event id: the rule of ``videos.validators.validate_client_event_id`` (length, printable text)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("validators", [validate_client_event_id])
         super().__init__(**kwargs)
 
@@ -80,7 +80,7 @@ class ClientEventIdField(StrictCharField):
 class IdField(serializers.IntegerField):
     """A database id in a query string: a whole number from 1 to 2**63 - 1."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
@@ -89,7 +89,7 @@ class IdField(serializers.IntegerField):
 class BodyIdField(StrictIntegerField):
     """A database id in a JSON body: a JSON integer from 1 to 2**63 - 1."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
@@ -101,7 +101,7 @@ class CompletionField(serializers.Field):
 
     default_error_messages = {"invalid": "Completion must be a number between 0 and 1."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> float:  # type: ignore[return]  # DRF's untyped Field.fail() always raises
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
         try:
@@ -111,7 +111,7 @@ class CompletionField(serializers.Field):
         except OverflowError:  # an integer with hundreds of digits
             self.fail("invalid")
 
-    def to_representation(self, value):
+    def to_representation(self, value: float) -> float:
         return float(value)
 
 
@@ -168,7 +168,7 @@ class VideoData:
     per instance (per request) rather than once per field of every row.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.tz = timezone.get_current_timezone()
         self.page_url = reverse("video-detail", args=[_URL_ID_PLACEHOLDER]).replace(str(_URL_ID_PLACEHOLDER), "{}")
 
@@ -243,7 +243,7 @@ class WatchEventCreateSerializer(serializers.Serializer):
         help_text="Your own id for this event: a retry with the same id is stored once and returns the original.",
     )
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):
             named = [name for name in OWNER_FIELDS if name in data]
             if named:
@@ -257,7 +257,7 @@ class WatchEventCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Video {value} does not exist.", code="does_not_exist")
         return video
 
-    def validate_watched_at(self, value):
+    def validate_watched_at(self, value: datetime | None) -> datetime | None:
         if value is not None and value > timezone.now() + FUTURE_TOLERANCE:
             raise serializers.ValidationError("The watch time cannot be in the future.", code="future")
         return value
@@ -346,7 +346,7 @@ class ModelVersionQuerySerializer(serializers.Serializer):
 class StrictBooleanField(serializers.BooleanField):
     default_error_messages = {"invalid": "true or false is required."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
             self.fail("invalid")
         return data

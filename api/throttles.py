@@ -9,19 +9,25 @@ must always hold is the database-backed log-in lockout (``accounts.lockout``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from accounts.lockout import client_ip
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 
 class _RateFromSettings:
     scope: str
 
-    def get_rate(self):
+    def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
-    def get_ident(self, request) -> str:
+    def get_ident(self, request: Request) -> str:
         # The same client address as the log-in lockout (it honours NUM_PROXIES the same way).
         return client_ip(request) or ""
 
@@ -51,5 +57,5 @@ class TokenObtainThrottle(_RateFromSettings, SimpleRateThrottle):
 
     scope = "auth"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

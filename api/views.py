@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import authenticate
-from django.db.models import QuerySet, prefetch_related_objects
-from django.http import JsonResponse
+from django.db.models import Model, QuerySet, prefetch_related_objects
+from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -14,8 +15,11 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from api import serializers as s
@@ -33,20 +37,25 @@ from videos.services import watch_event_delete, watch_event_record, watch_events
 
 _ID = re.compile(r"[0-9]{1,19}")
 
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView as _GenericView
+else:
+    _GenericView = object
 
-class SafeLookupMixin:
+
+class SafeLookupMixin(_GenericView):
     """A detail URL id that is not a database id (text, 0, 2**63 or more) is a 404 without a query."""
 
     lookup_value_regex = "[^/]+"
 
-    def get_object(self):
+    def get_object(self) -> Model:
         raw = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
         if not _ID.fullmatch(raw) or not 0 < int(raw) <= s.MAX_ID:
             raise NotFound(f"No object with id {raw[:40]!r}.")
         return super().get_object()
 
 
-def _query(serializer_class, request) -> dict:
+def _query(serializer_class: type[BaseSerializer], request: Request) -> dict[str, Any]:
     """Validated query parameters: each at most once, and an empty value is a value (not "absent")."""
     fields = serializer_class().fields
     repeated = [name for name in fields if len(request.query_params.getlist(name)) > 1]
@@ -63,10 +72,10 @@ def _query(serializer_class, request) -> dict:
 class TokenView(APIView):
     """Obtain an API token with a username and password, or revoke your own."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
 
-    def get_throttles(self):
+    def get_throttles(self) -> list[BaseThrottle]:
         throttles = super().get_throttles()
         if self.request.method == "POST":
             throttles.append(TokenObtainThrottle())
@@ -84,7 +93,7 @@ class TokenView(APIView):
         ),
         tags=["auth"],
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = s.TokenObtainSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = authenticate(
@@ -105,7 +114,7 @@ class TokenView(APIView):
         description="Deletes the requesting user's token; clients using it get 401 from then on.",
         tags=["auth"],
     )
-    def delete(self, request):
+    def delete(self, request: Request) -> Response:
         Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -158,7 +167,7 @@ class WatchEventViewSet(
                 qs = qs.filter(video_id=video_id)
         return qs
 
-    def get_throttles(self):
+    def get_throttles(self) -> list[BaseThrottle]:
         throttles = super().get_throttles()
         if self.action in ("create", "bulk"):
             throttles.append(EventWriteThrottle())
@@ -176,7 +185,7 @@ class WatchEventViewSet(
         summary="Record a watch",
         tags=["events"],
     )
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         body = s.WatchEventCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         event, created = watch_event_record(user=request.user, source=WatchEvent.Source.API, **body.validated_data)
@@ -200,7 +209,7 @@ class WatchEventViewSet(
         tags=["events"],
     )
     @action(detail=False, methods=["post"])
-    def bulk(self, request):
+    def bulk(self, request: Request) -> Response:
         data = request.data
         events = data.get("events") if isinstance(data, dict) else None
         if isinstance(events, list) and len(events) > s.MAX_BULK_EVENTS:
@@ -209,7 +218,9 @@ class WatchEventViewSet(
         body = s.WatchEventBulkCreateSerializer(data=data, context={"videos": _videos_named_in(events)})
         if not body.is_valid():
             item_errors = body.errors.get("events")
-            if isinstance(item_errors, dict) and item_errors and all(isinstance(k, int) for k in item_errors):
+            # Errors per item (keyed by index) come only from a list of events.
+            per_item = isinstance(item_errors, dict) and item_errors and all(isinstance(k, int) for k in item_errors)
+            if per_item and isinstance(events, list):
                 problems = [{"index": i, "errors": item_errors[i]} for i in sorted(item_errors)]
                 return Response(
                     {
@@ -238,9 +249,9 @@ class WatchEventViewSet(
         watch_event_delete(user=self.request.user, event_id=instance.pk)
 
 
-def _videos_named_in(events) -> dict[int, Video]:
+def _videos_named_in(events: Any) -> dict[int, Video]:
     """The videos a bulk request refers to, fetched with one query (unknown ids are simply absent)."""
-    ids = set()
+    ids: set[int] = set()
     for item in events if isinstance(events, list) else ():
         value = item.get("video") if isinstance(item, dict) else None
         if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= s.MAX_ID:
@@ -282,7 +293,7 @@ class ModelVersionViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
                 qs = qs.filter(status=wanted)
         return qs
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer]:
         return s.ModelVersionSerializer if self.action == "list" else s.ModelVersionDetailSerializer
 
     @extend_schema(
@@ -296,7 +307,7 @@ class ModelVersionViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
         tags=["models"],
     )
     @action(detail=True, methods=["post"])
-    def activate(self, request, pk=None):
+    def activate(self, request: Request, pk: str | None = None) -> Response:
         version = self.get_object()
         try:
             recommender_services.version_activate(version=version)
@@ -329,7 +340,7 @@ class RetrainView(APIView):
         ),
         tags=["models"],
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = s.RetrainRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         overrides = dict(body.validated_data)
@@ -358,7 +369,7 @@ class RetrainView(APIView):
 
 
 @csrf_exempt  # answers every method with a 404; no state to protect
-def not_found(request, path: str = ""):
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """JSON 404 for any other /api/ path (the site's HTML 404 page means nothing to an API client)."""
     detail = "No API endpoint at this address."
     if not request.path.endswith("/"):
