@@ -137,7 +137,9 @@ def _axes(frame: _Frame, y_ticks: list[float], percent: bool, x_label: str, y_la
 
 def _legend(series: Sequence[Series], colours: list[str], width: int) -> tuple[list[str], int]:
     """Legend rows above the plot; returns the markup and the height it takes."""
-    parts, x, row = [], 48, 0
+    parts: list[str] = []
+    x: float = 48
+    row = 0
     for s, colour in zip(series, colours, strict=True):
         label_w = 22 + 6.2 * len(s.name)
         if x + label_w > width and x > 48:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +30,9 @@ from recommender.exceptions import RetrainError
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
 from recommender.models import ModelVersion, Recommendation
+
+if TYPE_CHECKING:
+    from recommender.ml.train import EpochCallback
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ def evaluation_run(
     videos: list[int],
     times: list[float],
     config: TrainConfig,
-    on_epoch_end=None,
+    on_epoch_end: EpochCallback | None = None,
 ) -> EvaluationOutcome:
     """Hold out, train, measure (see the module text). ``users`` / ``videos`` / ``times``: the
     events ``data`` was pivoted from (their times decide which watch is a viewer's latest)."""
@@ -338,7 +341,7 @@ def _forward(version: ModelVersion) -> tuple[dict[str, Any] | None, str]:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -114,12 +114,12 @@ def _popular_items(user: Any, limit: int, offset: int) -> list[FeedItem]:
     finished = _finished_ids(user) if user.is_authenticated else set()
     ids = [pk for pk in popular_video_ids() if pk not in finished][offset : offset + limit]
     videos = Video.objects.select_related("category").in_bulk(ids)
-    items = []
+    items: list[FeedItem] = []
     for pk in ids:
         video = videos.get(pk)
         if video is None:
             continue
-        reason = {"kind": "popular"}
+        reason: dict[str, Any] = {"kind": "popular"}
         text = _("Popular with viewers")
         if video.category_id:
             reason = {

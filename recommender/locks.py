@@ -58,7 +58,8 @@ def _advisory_lock(alias: str) -> Iterator[None]:
     # which would silently drop a session lock taken on it.
     conn = psycopg.connect(**params, autocommit=True, application_name="recommender-retrain-lock")
     try:
-        acquired = conn.execute("SELECT pg_try_advisory_lock(%s)", [RETRAIN_LOCK_KEY]).fetchone()[0]
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", [RETRAIN_LOCK_KEY]).fetchone()
+        acquired = row is not None and row[0]
         if not acquired:
             raise AlreadyRunning()
         try:

@@ -1,5 +1,7 @@
 """Trained model versions and the recommendations each one published."""
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -14,24 +16,47 @@ class ModelVersion(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        SUCCEEDED = "succeeded", _("succeeded")
-        FAILED = "failed", _("failed")
-        ACTIVE = "active", _("active")
-        RETIRED = "retired", _("retired")
-        REJECTED = "rejected", _("rejected")
+        # Without a Django plugin mypy reads each member as its (value, label) tuple; at run time it is
+        # a str (the value), which is what the type checker is told.
+        if TYPE_CHECKING:
+            QUEUED: str
+            RUNNING: str
+            SUCCEEDED: str
+            FAILED: str
+            ACTIVE: str
+            RETIRED: str
+            REJECTED: str
+        else:
+            QUEUED = "queued", _("queued")
+            RUNNING = "running", _("running")
+            SUCCEEDED = "succeeded", _("succeeded")
+            FAILED = "failed", _("failed")
+            ACTIVE = "active", _("active")
+            RETIRED = "retired", _("retired")
+            REJECTED = "rejected", _("rejected")
 
     class Stage(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        READING = "reading", _("reading events")
-        PIVOTING = "pivoting", _("building the matrix")
-        EVALUATING = "evaluating", _("evaluating")
-        TRAINING = "training", _("training")
-        SCORING = "scoring", _("scoring")
-        WRITING = "writing", _("writing recommendations")
-        PUBLISHING = "publishing", _("publishing")
-        DONE = "done", _("done")
+        # See Status.
+        if TYPE_CHECKING:
+            QUEUED: str
+            READING: str
+            PIVOTING: str
+            EVALUATING: str
+            TRAINING: str
+            SCORING: str
+            WRITING: str
+            PUBLISHING: str
+            DONE: str
+        else:
+            QUEUED = "queued", _("queued")
+            READING = "reading", _("reading events")
+            PIVOTING = "pivoting", _("building the matrix")
+            EVALUATING = "evaluating", _("evaluating")
+            TRAINING = "training", _("training")
+            SCORING = "scoring", _("scoring")
+            WRITING = "writing", _("writing recommendations")
+            PUBLISHING = "publishing", _("publishing")
+            DONE = "done", _("done")
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

@@ -12,12 +12,13 @@ the periodic-task form template (overridden in templates/admin/djcelery/ without
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django_celery_beat.admin as beat_admin  # registers the originals first, so they can be replaced
 from celery import schedules
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import (
@@ -103,7 +104,13 @@ class PeriodicTaskAdmin(CheckedInitialDataMixin, beat_admin.PeriodicTaskAdmin):
     form = PeriodicTaskForm
 
 
-class TimezoneInitialDataMixin:
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin as _ModelAdmin
+else:
+    _ModelAdmin = object
+
+
+class TimezoneInitialDataMixin(_ModelAdmin):
     """For a ModelAdmin: a ``?timezone=`` initial value that names no time zone is dropped.
 
     The time-zone field converts a value by opening the tzdata file it names, so an overlong name
@@ -111,7 +118,7 @@ class TimezoneInitialDataMixin:
     runs after this one) would pass that on as a 500.
     """
 
-    def get_changeform_initial_data(self, request):
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
         if "timezone" in initial and initial["timezone"] not in zoneinfo.available_timezones():
             del initial["timezone"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache import cache
 from django.db.models import QuerySet
 
@@ -52,7 +54,7 @@ def active_version_cache_clear() -> None:
 
 
 def recommendations_for_user(
-    *, user, limit: int = 50, version: ModelVersion | None = None, exclude_finished: bool = False
+    *, user: Any, limit: int = 50, version: ModelVersion | None = None, exclude_finished: bool = False
 ) -> QuerySet[Recommendation]:
     """The user's top recommendations from the active version (empty when there is none).
 
@@ -68,7 +70,7 @@ def recommendations_for_user(
     return qs.select_related("video", "video__category", "reason_video").order_by("rank")[:limit]
 
 
-def version_has_user(*, user, version: ModelVersion | None) -> bool:
+def version_has_user(*, user: Any, version: ModelVersion | None) -> bool:
     """Whether ``version`` published any recommendation for ``user`` (i.e. the model knows them)."""
     if version is None or not user.is_authenticated:
         return False

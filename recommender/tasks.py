@@ -7,8 +7,10 @@ does to queue tasks) stays cheap.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.exceptions import Retry
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -41,13 +43,13 @@ except ImportError:  # pragma: no cover - redis is a pinned dependency
     max_retries=3,
 )
 def retrain_task(
-    self,
+    self: Task,
     *,
     version_id: int | None = None,
     force: bool = False,
     triggered_by: str = "task",
-    config: dict | None = None,
-) -> dict:
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run the queued version ``version_id`` (queued by ``services.retrain_request``), or without
     one (the schedule) retrain unless nothing changed and not ``force``; report the outcome as JSON."""
     try:
@@ -80,7 +82,7 @@ def retrain_task(
     return {"status": version.status, "version": version.pk, "durations": version.durations}
 
 
-def _retry(task, exc: BaseException, version_id: int | None):
+def _retry(task: Task, exc: BaseException, version_id: int | None) -> Retry:
     """The retry of a failed run: a queued version's retry runs a fresh queued copy of it (the
     failed row stays as the record of the attempt)."""
     countdown = min(300, 10 * 2**task.request.retries)
@@ -100,6 +102,6 @@ def _retry(task, exc: BaseException, version_id: int | None):
     retry_backoff=5,
     max_retries=3,
 )
-def score_shard_task(self, version_id: int, start: int, stop: int) -> dict:
+def score_shard_task(self: Task, version_id: int, start: int, stop: int) -> dict[str, float | int]:
     """Score and write the recommendations of user indices ``start``..``stop`` of a running version."""
     return services.recommendations_shard_write(version_id=version_id, start=start, stop=stop)

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from videos.admin_widgets import CheckedAutocompleteMixin, CheckedInitialDataMixin
@@ -33,7 +36,7 @@ class WatchEventAdmin(WatchDataConsoleMixin, CheckedAutocompleteMixin, CheckedIn
     date_hierarchy = "watched_at"
     list_select_related = ["user", "video"]
 
-    def get_changeform_initial_data(self, request):
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
         initial.setdefault("source", WatchEvent.Source.ADMIN)
         return initial

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.forms import ModelChoiceField
+from django.http import HttpRequest
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin as _ModelAdmin
+else:
+    _ModelAdmin = object
 
 
 class CheckedAutocompleteSelect(AutocompleteSelect):
@@ -20,12 +28,12 @@ class CheckedAutocompleteSelect(AutocompleteSelect):
     still reports them.
     """
 
-    def optgroups(self, name, value, attr=None):
+    def optgroups(self, name: str, value: list[str], attr: dict[str, Any] | None = None) -> list[Any]:
         target = self.field.remote_field.model._meta.get_field(self.field.remote_field.field_name)
         return super().optgroups(name, [item for item in value if _storable(target, item, self.db)], attr)
 
 
-def _storable(field, value, using: str | None) -> bool:
+def _storable(field: models.Field, value: Any, using: str | None) -> bool:
     """Whether ``value`` converts to a value of ``field`` that its database column can hold."""
     try:
         converted = field.to_python(value)
@@ -38,16 +46,18 @@ def _storable(field, value, using: str | None) -> bool:
     return True
 
 
-class CheckedAutocompleteMixin:
+class CheckedAutocompleteMixin(_ModelAdmin):
     """For a ModelAdmin: ``autocomplete_fields`` use ``CheckedAutocompleteSelect``."""
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+    def formfield_for_foreignkey(
+        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
             kwargs["widget"] = CheckedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class CheckedInitialDataMixin:
+class CheckedInitialDataMixin(_ModelAdmin):
     """For a ModelAdmin: the add form's initial values from the query string are checked first.
 
     Django passes ``?watched_at=…`` to the form unconverted, and the date-and-time widget then
@@ -55,7 +65,7 @@ class CheckedInitialDataMixin:
     not parse); values that other fields cannot take (``?video=abc``) are dropped.
     """
 
-    def get_changeform_initial_data(self, request):
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
         for name in list(initial):
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -158,7 +158,7 @@ class DemoResult:
     events: int
 
 
-def _catalog_create(now, media_base_url: str) -> dict[str, list[Video]]:
+def _catalog_create(now: datetime, media_base_url: str) -> dict[str, list[Video]]:
     videos_by_category: dict[str, list[Video]] = {}
     n_categories = len(CATALOG)
     for c_index, (category_name, entries) in enumerate(CATALOG.items()):

@@ -24,7 +24,7 @@ class WatchEventAdminForm(forms.ModelForm):
         model = WatchEvent
         fields = "__all__"  # noqa: DJ007 - the admin chooses the fields it shows
 
-    def clean_client_event_id(self):
+    def clean_client_event_id(self) -> str | None:
         value = self.cleaned_data.get("client_event_id")
         validate_client_event_id(value)
         return value

@@ -31,7 +31,7 @@ def removal_remember(*, session: SessionBase, event: WatchEvent) -> None:
     session[SESSION_KEY] = dict(list(removed.items())[-KEEP:])
 
 
-def watch_event_restore(*, session: SessionBase, user, event_id: int) -> WatchEvent | None:
+def watch_event_restore(*, session: SessionBase, user: Any, event_id: int) -> WatchEvent | None:
     """Put a removed event of ``user`` back; None when it is not (or no longer) restorable.
 
     The snapshot is taken out of the session first, so one removal is restored at most once.

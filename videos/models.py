@@ -1,5 +1,7 @@
 """Catalog and watch data."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -34,7 +36,7 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.slug:
             self.slug = slugify(self.name, allow_unicode=True) or "category"
         if not self.name_zh_hans:
@@ -106,10 +108,18 @@ class WatchEvent(models.Model):
     """
 
     class Source(models.TextChoices):
-        WEB = "web", _("web")
-        API = "api", _("API")
-        IMPORT = "import", _("import")
-        ADMIN = "admin", _("admin")
+        # Without a Django plugin mypy reads each member as its (value, label) tuple; at run time it is
+        # a str (the value), which is what the type checker is told.
+        if TYPE_CHECKING:
+            WEB: str
+            API: str
+            IMPORT: str
+            ADMIN: str
+        else:
+            WEB = "web", _("web")
+            API = "api", _("API")
+            IMPORT = "import", _("import")
+            ADMIN = "admin", _("admin")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

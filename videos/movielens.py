@@ -225,7 +225,7 @@ def _events_frame(data: MovieLensData, user_pk: np.ndarray, video_pk: np.ndarray
             "video_id": video_pk,
             "completion": np.clip(ratings.rating / data.max_rating, 0.0, 1.0),
             "watched_at": pd.to_datetime(ratings.timestamp, unit="s", utc=True),
-            "source": WatchEvent.Source.IMPORT.value,
+            "source": str(WatchEvent.Source.IMPORT),
             "client_event_id": EXTERNAL_PREFIX + pd.Series(ratings.movie_id).astype(str),
         }
     )

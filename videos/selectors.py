@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
 from django.db.models import Count, F, Max, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -74,7 +77,7 @@ def popular_videos(*, limit: int = 12) -> QuerySet[Video]:
     )
 
 
-def user_completion(*, user, video: Video) -> float | None:
+def user_completion(*, user: Any, video: Video) -> float | None:
     """The viewer's own progress on a video: the furthest they got, or None."""
     return WatchEvent.objects.filter(user=user, video=video).aggregate(m=Max("completion"))["m"]
 
@@ -91,7 +94,7 @@ def categories_with_videos() -> QuerySet[Category]:
     return Category.objects.annotate(n_videos=Count("videos")).filter(n_videos__gt=0).order_by("name")
 
 
-def user_completions(*, user, video_ids) -> dict[int, float]:
+def user_completions(*, user: Any, video_ids: Iterable[int]) -> dict[int, float]:
     """The viewer's furthest progress per video, for the given video ids (watched ones only)."""
     if not user.is_authenticated:
         return {}
@@ -104,14 +107,14 @@ def user_completions(*, user, video_ids) -> dict[int, float]:
     return dict(rows)
 
 
-def finished_video_ids(*, user) -> QuerySet:
+def finished_video_ids(*, user: Any) -> QuerySet[WatchEvent, dict[str, Any]]:
     """Ids of the videos the user watched to at least ``FINISHED_COMPLETION`` (for ``__in`` filters)."""
     return (
         WatchEvent.objects.filter(user=user, completion__gte=settings.FINISHED_COMPLETION).values("video_id").distinct()
     )
 
 
-def continue_watching(*, user, limit: int = 12) -> list[Video]:
+def continue_watching(*, user: Any, limit: int = 12) -> list[Video]:
     """Partly watched videos (0 < furthest progress < ``FINISHED_COMPLETION``), most recent first.
 
     Each video carries ``completion`` (the furthest progress) and ``last_watched_at``.
@@ -127,7 +130,7 @@ def continue_watching(*, user, limit: int = 12) -> list[Video]:
         .values_list("video_id", "best", "last")[:limit]
     )
     videos = Video.objects.select_related("category").in_bulk([video_id for video_id, _, _ in rows])
-    result = []
+    result: list[Video] = []
     for video_id, best, last in rows:
         video = videos[video_id]
         video.completion = best
@@ -136,14 +139,14 @@ def continue_watching(*, user, limit: int = 12) -> list[Video]:
     return result
 
 
-def watch_history(*, user) -> QuerySet[WatchEvent]:
+def watch_history(*, user: Any) -> QuerySet[WatchEvent]:
     """The user's own watch events, newest first."""
     return (
         WatchEvent.objects.filter(user=user).select_related("video", "video__category").order_by("-watched_at", "-id")
     )
 
 
-def watch_summary(*, user) -> dict[str, int]:
+def watch_summary(*, user: Any) -> dict[str, int]:
     """How many events and distinct videos the user has, and how many of those videos they finished."""
     per_video = WatchEvent.objects.filter(user=user).values("video_id").annotate(best=Max("completion"))
     videos = per_video.count()

@@ -44,7 +44,7 @@ def parse_completion(value: object) -> float:
 
 def watch_event_record(
     *,
-    user,
+    user: Any,
     video: Video,
     completion: object,
     source: str = WatchEvent.Source.WEB,
@@ -92,7 +92,7 @@ def watch_event_record(
 
 
 def watch_events_record_bulk(
-    *, user, items: Sequence[Mapping[str, Any]], source: str = WatchEvent.Source.API
+    *, user: Any, items: Sequence[Mapping[str, Any]], source: str = WatchEvent.Source.API
 ) -> list[tuple[WatchEvent, bool]]:
     """Store several watch events of ``user`` all together or not at all.
 
@@ -108,7 +108,7 @@ def watch_events_record_bulk(
         return results
 
 
-def watch_event_delete(*, user, event_id: int) -> WatchEvent:
+def watch_event_delete(*, user: Any, event_id: int) -> WatchEvent:
     """Delete one of ``user``'s own watch events and return it (its ``pk`` is kept for messages).
 
     Raises ``WatchEvent.DoesNotExist`` when the id is unknown or belongs to another user, so a

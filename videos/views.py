@@ -6,6 +6,8 @@ through ``videos.services``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -13,13 +15,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-
 from recsite.safe_input import JSONInputError, loads_bounded
+
 from videos import selectors
 from videos.forms import WatchForm
 from videos.models import Category, Video, WatchEvent
@@ -31,15 +33,15 @@ HISTORY_PAGE_SIZE = 30
 SHELF_SIZE = 8
 
 
-def _attach_progress(request, videos) -> None:
+def _attach_progress(request: HttpRequest, videos: Iterable[Video | None]) -> None:
     """Give every video a ``completion`` attribute: the viewer's furthest progress, or None."""
-    videos = [v for v in videos if v is not None]
-    progress = selectors.user_completions(user=request.user, video_ids={v.pk for v in videos})
-    for video in videos:
+    present = [v for v in videos if v is not None]
+    progress = selectors.user_completions(user=request.user, video_ids={v.pk for v in present})
+    for video in present:
         video.completion = progress.get(video.pk)
 
 
-def video_list(request, category_slug: str = ""):
+def video_list(request: HttpRequest, category_slug: str = "") -> HttpResponse:
     """The whole catalog or one category: search by title, sort, pagination."""
     category = get_object_or_404(Category, slug=category_slug) if category_slug else None
     query = request.GET.get("q", "").strip()[:100]
@@ -64,7 +66,7 @@ def video_list(request, category_slug: str = ""):
     )
 
 
-def _detail_context(request, video: Video, form: WatchForm | None = None) -> dict:
+def _detail_context(request: HttpRequest, video: Video, form: WatchForm | None = None) -> dict[str, Any]:
     completion = None
     if request.user.is_authenticated:
         completion = selectors.user_completion(user=request.user, video=video)
@@ -86,7 +88,7 @@ def _detail_context(request, video: Video, form: WatchForm | None = None) -> dic
 
 @login_required
 @require_POST
-def video_watch(request, pk: int):
+def video_watch(request: HttpRequest, pk: int) -> HttpResponse:
     """The accessible "I watched N %" control (also the fallback for videos without media)."""
     video = get_object_or_404(Video.objects.select_related("category"), pk=pk)
     form = WatchForm(request.POST)
@@ -111,7 +113,7 @@ def _json_errors(errors: dict[str, list[str]], status: int = 400) -> JsonRespons
 
 
 @require_POST
-def video_progress(request, pk: int):
+def video_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """JSON endpoint of the page's player: ``{"completion": 0..1, "client_event_id": "optional"}``.
 
     Session authentication and Django's CSRF check (``X-CSRFToken`` header). Any bad field gives
@@ -171,7 +173,7 @@ def video_progress(request, pk: int):
 
 
 @login_required
-def history(request):
+def history(request: HttpRequest) -> HttpResponse:
     """The viewer's own watch events, newest first, each with a remove button."""
     page = Paginator(selectors.watch_history(user=request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -183,7 +185,7 @@ def history(request):
 
 @login_required
 @require_POST
-def history_remove(request, event_id: int):
+def history_remove(request: HttpRequest, event_id: int) -> HttpResponse:
     try:
         event = watch_event_delete(user=request.user, event_id=event_id)
     except WatchEvent.DoesNotExist:

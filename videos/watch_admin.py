@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -32,11 +35,17 @@ from videos.watch_csv import (
     DEFAULT_SCALE,
     MAX_UPLOAD_BYTES,
     WatchCsvError,
+    WatchCsvPreview,
     watch_csv_export,
     watch_csv_preview,
     watch_csv_read,
     watch_csv_store,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin as _ModelAdmin
+else:
+    _ModelAdmin = object
 
 SESSION_KEY = "watch_csv_upload"
 PREVIEW_ROWS = 20
@@ -55,7 +64,7 @@ class WatchEventPercentForm(WatchEventAdminForm):
         help_text=_("How much of the video was watched: 0 = opened and left at once, 100 = watched to the end."),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.completion is not None and "completion" not in self.data:
             self.initial["completion"] = round(Decimal(str(self.instance.completion)) * 100, 3)
@@ -89,7 +98,7 @@ class WatchCsvUploadForm(forms.Form):
         help_text=_("Wide matrix only: the cell value that means “watched to the end” (10: a 7 is 70 %)."),
     )
 
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
             raise ValidationError(
@@ -115,11 +124,11 @@ def _forget_old_uploads(folder: Path) -> None:
             pass
 
 
-class WatchDataConsoleMixin:
+class WatchDataConsoleMixin(_ModelAdmin):
     """For the WatchEvent ModelAdmin: the import and export pages."""
 
-    def get_urls(self):
-        def wrap(view, post=False):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        def wrap(view: Callable[..., HttpResponse], post: bool = False) -> Callable[..., HttpResponse]:
             view = never_cache(view)
             return self.admin_site.admin_view(require_POST(view) if post else view)
 
@@ -130,10 +139,10 @@ class WatchDataConsoleMixin:
             *super().get_urls(),
         ]
 
-    def _import_allowed(self, request) -> bool:
+    def _import_allowed(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request)
 
-    def _context(self, request, **extra):
+    def _context(self, request: HttpRequest, **extra: Any) -> dict[str, Any]:
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -141,7 +150,7 @@ class WatchDataConsoleMixin:
             **extra,
         }
 
-    def _creation_problems(self, request, preview) -> list[str]:
+    def _creation_problems(self, request: HttpRequest, preview: WatchCsvPreview) -> list[str]:
         """An import that creates viewers or videos needs the right to add them."""
         problems = []
         if preview.new_users and not request.user.has_perm("auth.add_user"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django import template
 from django.conf import settings
@@ -11,7 +12,7 @@ register = template.Library()
 
 
 @register.filter
-def percent(value) -> int:
+def percent(value: Any) -> int:
     """A share in [0, 1] as a whole percentage (0.834 -> 83); anything unusable -> 0."""
     try:
         number = float(value)
@@ -23,7 +24,7 @@ def percent(value) -> int:
 
 
 @register.filter
-def finished(completion) -> bool:
+def finished(completion: Any) -> bool:
     """Whether a completion counts as finished (at least ``FINISHED_COMPLETION``)."""
     try:
         return completion is not None and float(completion) >= settings.FINISHED_COMPLETION
@@ -32,14 +33,14 @@ def finished(completion) -> bool:
 
 
 @register.filter
-def hue(video) -> int:
+def hue(video: Any) -> int:
     """A stable colour hue (0..359) for a video's generated placeholder thumbnail."""
     key = getattr(video, "pk", None) or 0
     return (int(key) * 137) % 360
 
 
 @register.filter
-def monogram(title) -> str:
+def monogram(title: Any) -> str:
     """The first letter or digit of a title ("The Story of the Blues" -> "S"), for generated art."""
     words = str(title or "").split()
     if len(words) > 1 and words[0].lower() in {"a", "an", "the"}:
@@ -51,7 +52,7 @@ def monogram(title) -> str:
 
 
 @register.filter
-def duration(seconds) -> str:
+def duration(seconds: Any) -> str:
     """Seconds as m:ss or h:mm:ss; empty for an unknown (0) length."""
     try:
         total = int(seconds)
@@ -65,7 +66,7 @@ def duration(seconds) -> str:
 
 
 @register.filter
-def lookup(mapping, key):
+def lookup(mapping: Any, key: Any) -> Any:
     """``mapping[key]`` or None, for dictionaries passed to templates."""
     try:
         return mapping.get(key)
@@ -74,7 +75,7 @@ def lookup(mapping, key):
 
 
 @register.filter
-def undo_id(message) -> int | None:
+def undo_id(message: Any) -> int | None:
     """The watch event a message offers to restore ("undo:123" among its extra tags), or None."""
     for tag in str(getattr(message, "extra_tags", "") or "").split():
         name, _sep, value = tag.partition(":")

@@ -1,6 +1,7 @@
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender import reporting
 from recommender.evaluation import version_evaluate
@@ -36,11 +37,11 @@ class Command(BaseCommand):
         "Default: the active version."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("version", nargs="?", type=int, help="Model version id (default: the active version).")
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
 
-    def handle(self, *args, version=None, **options):
+    def handle(self, *args: Any, version: int | None = None, **options: Any) -> None:
         target = version_or_error(version)
         try:
             report = version_evaluate(version=target)
@@ -83,7 +84,7 @@ class Command(BaseCommand):
             out.write(f"Promotion gate: {verdict} — {gate.get('reason', '')}")
 
 
-def _cell(value, unit) -> str:
+def _cell(value: Any, unit: str) -> str:
     if value is None:
         return "–"
     if unit == "score" and isinstance(value, (int, float)):

@@ -1,6 +1,7 @@
 import csv
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender.exceptions import RetrainError
 from recommender.inspection import predicted_matrix
@@ -13,13 +14,13 @@ class Command(BaseCommand):
         "Refuses above PREDICT_MATRIX_MAX_CELLS cells."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--format", choices=["table", "csv"], default="table", help="Output format (default table)."
         )
         parser.add_argument("--scale", type=float, default=10.0, help="Multiply predictions by this (default 10).")
 
-    def handle(self, *args, format, scale, **options):
+    def handle(self, *args: Any, format: str, scale: float, **options: Any) -> None:
         try:
             result = predicted_matrix()
         except RetrainError as exc:

@@ -1,11 +1,15 @@
 import sys
+from typing import TYPE_CHECKING, Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from recommender.ml.config import PRESETS, client_params
 from recommender.ml.config import add_arguments as add_training_arguments
 from recommender.models import ModelVersion
 from recommender.services import RetrainError, retrain, retrain_queued_run, retrain_request, train_config_build
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def _positive_int(text: str) -> int:
@@ -30,7 +34,7 @@ class Command(BaseCommand):
         "user and publish the new recommendations (the previous version stays served if anything fails)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         # --objective, --architecture, --epochs, ...: options, limits and help from the training
         # configuration's schema (the API's retrain request reads the same). Left out: the
         # preset's value (the objective's default: setting RECOMMENDER_OBJECTIVE).
@@ -69,7 +73,7 @@ class Command(BaseCommand):
             "retrain request starts when no broker is configured).",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         overrides = {p.name: options[p.name] for p in client_params() if options[p.name] is not None}
         if options["preset"] is not None:
             overrides["preset"] = options["preset"]
@@ -98,7 +102,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc).splitlines()[0]) from None
             if ticket.status == "skipped":
                 self.stdout.write(f"Retrain skipped: {ticket.detail}")
-            elif ticket.task_id:
+            elif ticket.task_id and ticket.version is not None:
                 self.stdout.write(
                     self.style.SUCCESS(f"Retrain queued: task {ticket.task_id} (model version {ticket.version.pk}).")
                 )
@@ -184,11 +188,11 @@ def _evaluation_line(metrics: dict) -> str:
 class _Progress:
     """A per-epoch progress bar on stderr (tqdm), plus one line per stage."""
 
-    def __init__(self, stream, *, enabled: bool):
+    def __init__(self, stream: OutputWrapper, *, enabled: bool) -> None:
         self.stream = stream
         self.enabled = enabled
-        self.bar = None
-        self.stage = None
+        self.bar: tqdm | None = None
+        self.stage: str | None = None
 
     def update(self, version: ModelVersion) -> None:
         if not self.enabled:

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender.exceptions import RetrainError
 from recommender.management.commands._versions import version_or_error
@@ -13,7 +15,7 @@ class Command(BaseCommand):
         "the active one, so running it again steps further back."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "version",
             nargs="?",
@@ -21,7 +23,7 @@ class Command(BaseCommand):
             help="Model version id to activate (retired, succeeded, or rejected with recommendations).",
         )
 
-    def handle(self, *args, version=None, **options):
+    def handle(self, *args: Any, version: int | None = None, **options: Any) -> None:
         target = version_or_error(version)
         previous = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("pk", flat=True).first()
         try:

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from videos.services import MatrixImportError, matrix_import
 
@@ -11,7 +13,7 @@ class Command(BaseCommand):
         "the import and names its row and column. The admin's CSV import uses the same checks."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="CSV file to import.")
         parser.add_argument(
             "--scale",
@@ -20,7 +22,7 @@ class Command(BaseCommand):
             help="Value that means 'watched to the end' (default 10: cells 1..10 become 0.1..1.0).",
         )
 
-    def handle(self, *args, path, scale, **options):
+    def handle(self, *args: Any, path: str, scale: float, **options: Any) -> None:
         try:
             result = matrix_import(path=path, scale=scale)
         except MatrixImportError as exc:

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from videos.movielens import MovieLensError, movielens_load
 
@@ -10,14 +12,14 @@ class Command(BaseCommand):
         "stores nothing twice."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="Folder holding the MovieLens files.")
         parser.add_argument(
             "--ratings-file",
             help="Ratings file inside the folder to load instead of the full one (e.g. u1.base).",
         )
 
-    def handle(self, *args, path, ratings_file, **options):
+    def handle(self, *args: Any, path: str, ratings_file: str | None, **options: Any) -> None:
         try:
             result = movielens_load(path, ratings_file=ratings_file)
         except (MovieLensError, OSError) as exc:

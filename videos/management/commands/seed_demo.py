@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import URLValidator
 
 from videos.demo import CLIP_TITLE, DEMO_PASSWORD, DEMO_USERNAME, PROFILES, demo_seed
@@ -11,7 +13,7 @@ class Command(BaseCommand):
         "tastes, plus a demo login. Safe to run again: existing demo data is kept."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=7, help="Random seed for the synthetic watches.")
         parser.add_argument(
             "--media-base-url",
@@ -20,7 +22,7 @@ class Command(BaseCommand):
             "then plays the small clip shipped in static/.",
         )
 
-    def handle(self, *args, seed, media_base_url, **options):
+    def handle(self, *args: Any, seed: int, media_base_url: str, **options: Any) -> None:
         if media_base_url:
             try:
                 URLValidator(schemes=["http", "https"])(media_base_url)
