@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: install install-dev run demo services test lint format bench messages screenshots clean
+.PHONY: install install-dev run demo services test typecheck lint format bench messages screenshots clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,7 +48,12 @@ services: install
 test: install-dev
 	$(BIN)/python -m pytest
 
-lint: install-dev
+## mypy over the apps (settings: [tool.mypy] in pyproject.toml).
+typecheck: install-dev
+	$(BIN)/mypy
+
+## ruff, then the type check.
+lint: install-dev typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
