@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
-from recsite.safe_input import JSONInputError, loads_bounded
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, get_encoding
 
 from api.exceptions import PayloadTooLarge
+from recsite.safe_input import JSONInputError, loads_bounded
 
 
 class BoundedJSONParser(JSONParser):

@@ -20,8 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from recsite.safe_input import JSONInputError, loads_bounded
 
+from recsite.safe_input import JSONInputError, loads_bounded
 from videos import selectors
 from videos.forms import WatchForm
 from videos.models import Category, Video, WatchEvent
