@@ -18,10 +18,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recommender.ml.config import Param, client_params
-from recommender.models import ModelVersion
+from recommender.models import COMPLETED_STATUSES, ModelVersion
 from videos.models import Category, Video, WatchEvent
-from videos.services import parse_completion
-from videos.validators import CLIENT_EVENT_ID_MAX_LENGTH, validate_client_event_id
+from videos.validators import CLIENT_EVENT_ID_MAX_LENGTH, parse_completion, validate_client_event_id
 
 # Database ids are signed 64-bit integers; anything larger must never reach a query.
 MAX_ID = 2**63 - 1
@@ -321,12 +320,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.DOUBLE)
     def get_progress(self, obj: ModelVersion) -> float:
-        if obj.status in (
-            ModelVersion.Status.SUCCEEDED,
-            ModelVersion.Status.ACTIVE,
-            ModelVersion.Status.RETIRED,
-            ModelVersion.Status.REJECTED,
-        ):
+        if obj.status in COMPLETED_STATUSES:
             return 1.0
         if not obj.epochs_total:
             return 0.0

@@ -10,94 +10,31 @@ a retrain ``retrain_model``. Nothing here trains: a retrain is queued with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils import timezone
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from recommender import charts, dashboard, reporting
+from recommender import console, dashboard, reporting
 from recommender import schedule_admin as _schedule_admin  # noqa: F401  (registers the schedule's admin pages)
 from recommender.exceptions import RetrainError
-from recommender.models import ModelVersion, Recommendation
+from recommender.models import FINISHED_STATUSES, ModelVersion, Recommendation
+from recommender.selectors import active_version
 
 admin.site.site_header = _("Video Recommender · operator's console")
 admin.site.site_title = _("Video Recommender console")
 admin.site.index_title = _("Watch data, catalog and the recommendation model")
-
-FINISHED = {
-    ModelVersion.Status.SUCCEEDED,
-    ModelVersion.Status.FAILED,
-    ModelVersion.Status.ACTIVE,
-    ModelVersion.Status.RETIRED,
-    ModelVersion.Status.REJECTED,
-}
-HYPERPARAMETER_HELP = {
-    "objective": _("What the model learns (see the verdict above)."),
-    "architecture": _("mlp: the reference network; neumf: adds a matrix-factorisation branch."),
-    "embedding_dim": _("Size of the learned profile of each viewer and video."),
-    "hidden_units": _("Layer sizes of the network's tower."),
-    "epochs": _("Most passes over the data (early stopping may end sooner)."),
-    "batch_size": _("Examples per training step (an upper bound on small catalogs)."),
-    "learning_rate": _("Step size of the optimiser."),
-    "lr_decay": _("Learning-rate factor per epoch (1 = constant)."),
-    "l2": _("Penalty on large profile values (against over-fitting)."),
-    "l2_rows": _("Penalty per looked-up profile, as in matrix factorisation."),
-    "dropout": _("Share of the tower's units switched off while training."),
-    "ema": _("Averaging of the weights during training (0 = off)."),
-    "use_bias": _("Learn a per-viewer and per-video offset."),
-    "negatives": _("Unwatched videos sampled per watch (expected-completion objective)."),
-    "validation_fraction": _("Share of watches kept aside to decide when to stop."),
-    "min_validation_samples": _("Below this many watches, no validation split."),
-    "patience": _("Epochs without improvement before training stops."),
-    "seed": _("Random seed: the same data and seed give the same model."),
-}
-STAGE_LABELS = {
-    "import": _("loading TensorFlow"),
-    "read": _("reading watch events"),
-    "pivot": _("building the matrix"),
-    "evaluate": _("held-out evaluation"),
-    "train": _("training"),
-    "save": _("saving the model"),
-    "score": _("scoring"),
-    "write": _("writing recommendations"),
-    "publish": _("publishing"),
-}
-
-
-def _loss_series(version: ModelVersion, name: str | None = None, colour: str | None = None) -> list[charts.Series]:
-    history = version.history or []
-    label = name or gettext("training loss")
-    series = [charts.Series(label, [(row.get("epoch", i + 1), row.get("loss")) for i, row in enumerate(history)])]
-    if any(row.get("val_loss") is not None for row in history):
-        series.append(
-            charts.Series(
-                (name + " · " if name else "") + gettext("validation loss"),
-                [(row.get("epoch", i + 1), row.get("val_loss")) for i, row in enumerate(history)],
-                dashed=True,
-                colour=colour,
-            )
-        )
-    return series
-
-
-def training_curve(version: ModelVersion) -> str:
-    return charts.line_chart(
-        series=_loss_series(version),
-        label=gettext("Training loss per epoch, model version %(id)s") % {"id": version.pk},
-        x_label=gettext("epoch"),
-        y_label=gettext("loss"),
-        empty_message=gettext("No epoch finished yet."),
-    )
 
 
 @admin.register(ModelVersion)
@@ -142,25 +79,25 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions are made by retraining, never by hand
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # one by one, so the served version is never deleted
         return actions
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
         return False  # figures are facts; activating and rolling back have their own buttons
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
         """The served version and a retrain in progress cannot be deleted."""
-        if obj is not None and obj.status not in FINISHED - {ModelVersion.Status.ACTIVE}:
+        if obj is not None and obj.status not in FINISHED_STATUSES - {ModelVersion.Status.ACTIVE}:
             return False
         return super().has_delete_permission(request, obj)
 
-    def get_urls(self):
-        def wrap(view, post=False):
+    def get_urls(self) -> list[URLPattern]:
+        def wrap(view: Callable[..., HttpResponse], post: bool = False) -> Callable[..., HttpResponse]:
             view = never_cache(view)
             return self.admin_site.admin_view(require_POST(view) if post else view)
 
@@ -181,24 +118,24 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     # ---------------------------------------------------------------------------- permissions
 
-    def has_activate_permission(self, request) -> bool:
+    def has_activate_permission(self, request: HttpRequest) -> bool:
         """Choosing the served version needs the model's change permission (superusers have it)."""
         return request.user.is_active and request.user.has_perm("recommender.change_modelversion")
 
-    def has_retrain_permission(self, request) -> bool:
+    def has_retrain_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.has_perm("recommender.retrain_model")
 
-    def _require_view(self, request) -> None:
+    def _require_view(self, request: HttpRequest) -> None:
         if not self.has_view_permission(request):
             raise PermissionDenied
 
-    def _version(self, request, object_id: int) -> ModelVersion:
+    def _version(self, request: HttpRequest, object_id: int) -> ModelVersion:
         self._require_view(request)
         return get_object_or_404(ModelVersion, pk=object_id)
 
     # -------------------------------------------------------------------------------- context
 
-    def _console_context(self, request, **extra) -> dict[str, Any]:
+    def _console_context(self, request: HttpRequest, **extra: Any) -> dict[str, Any]:
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -207,7 +144,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             **extra,
         }
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
             "can_retrain": self.has_retrain_permission(request),
@@ -216,42 +153,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         version = ModelVersion.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         if version is not None:
-            extra_context = {**(extra_context or {}), **self._report_context(request, version)}
+            extra_context = {
+                **(extra_context or {}),
+                **console.version_report(version),
+                "can_retrain": self.has_retrain_permission(request),
+                "can_activate": self.has_activate_permission(request),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def _report_context(self, request, version: ModelVersion) -> dict[str, Any]:
-        active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).only("pk").first()
-        durations = {k: v for k, v in (version.durations or {}).items() if k != "total"}
-        total = (version.durations or {}).get("total") or sum(durations.values()) or 0
-        hyper = [
-            (name, _plain_value(value), HYPERPARAMETER_HELP.get(name, ""))
-            for name, value in (version.hyperparameters or {}).items()
-        ]
-        return {
-            "version": version,
-            "verdict": reporting.verdict(
-                metrics=version.metrics, objective=version.objective, status=version.status, gate=version.gate
-            ),
-            "objective_meaning": reporting.OBJECTIVE_MEANING.get(version.objective, ""),
-            "metric_rows": reporting.metric_rows(version.metrics, version.objective),
-            "evaluation_facts": _evaluation_facts(version.metrics or {}),
-            "gate": version.gate or None,
-            "durations": [
-                (STAGE_LABELS.get(k, k), v, round(100 * v / total) if total else 0) for k, v in durations.items()
-            ],
-            "duration_total": total,
-            "hyperparameters": hyper,
-            "curve": training_curve(version),
-            "in_progress": version.status not in FINISHED,
-            "active_id": active.pk if active else None,
-            "can_retrain": self.has_retrain_permission(request),
-            "can_activate": self.has_activate_permission(request),
-            "small_catalog": 0 < version.n_users <= dashboard.HEATMAP_MAX
-            and 0 < version.n_videos <= dashboard.HEATMAP_MAX,
-        }
 
     # ---------------------------------------------------------------------------------- pages
 
@@ -263,31 +176,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
             request,
             "admin/recommender/dashboard.html",
             self._console_context(
-                request,
-                title=gettext("Recommender dashboard"),
-                data=data,
-                **_dashboard_charts(data),
+                request, title=gettext("Recommender dashboard"), data=data, **console.dashboard_charts(data)
             ),
         )
 
     def progress_view(self, request: HttpRequest, object_id: int) -> JsonResponse:
         """A version's progress for the page that follows a retrain (staff who may view versions)."""
-        version = self._version(request, object_id)
-        history = version.history or []
-        return JsonResponse(
-            {
-                "id": version.pk,
-                "status": version.status,
-                "status_label": str(version.get_status_display()),
-                "stage": version.stage,
-                "stage_label": str(version.get_stage_display()),
-                "epoch": version.epoch,
-                "epochs_total": version.epochs_total,
-                "loss": history[-1].get("loss") if history else None,
-                "finished": version.status in FINISHED,
-                "error": version.error.splitlines()[0] if version.error else "",
-            }
-        )
+        return JsonResponse(console.version_progress(self._version(request, object_id)))
 
     def compare_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """Two versions side by side: by default this one and the active one."""
@@ -298,7 +193,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 raise Http404
             other = get_object_or_404(ModelVersion, pk=int(other_id))
         else:
-            other = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+            other = active_version()
         if other is None or other.pk == version.pk:
             messages.info(
                 request,
@@ -308,107 +203,37 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 else gettext("There is no active version to compare with."),
             )
             return HttpResponseRedirect(reverse("admin:recommender_modelversion_change", args=[version.pk]))
-        left, right = version, other
-        rows = []
-        for spec in reporting.METRICS:
-            a, b = (left.metrics or {}).get(spec.key), (right.metrics or {}).get(spec.key)
-            if a is None and b is None:
-                continue
-            better = ""
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a != b:
-                better = "left" if (a > b) == spec.higher_is_better else "right"
-            rows.append((spec, reporting.metric_text(a, spec.unit), reporting.metric_text(b, spec.unit), better))
-        names = list(dict.fromkeys([*(left.hyperparameters or {}), *(right.hyperparameters or {})]))
-        hyper = [
-            (
-                name,
-                _plain_value((left.hyperparameters or {}).get(name, "–")),
-                _plain_value((right.hyperparameters or {}).get(name, "–")),
-            )
-            for name in names
-        ]
-        curve = charts.line_chart(
-            series=[
-                *_loss_series(left, gettext("v%(id)s") % {"id": left.pk}, charts.PALETTE[0])[:1],
-                *[
-                    charts.Series(s.name, s.points, colour=charts.PALETTE[1])
-                    for s in _loss_series(right, gettext("v%(id)s") % {"id": right.pk})[:1]
-                ],
-            ],
-            label=gettext("Training loss per epoch, versions %(a)s and %(b)s") % {"a": left.pk, "b": right.pk},
-            x_label=gettext("epoch"),
-            y_label=gettext("loss"),
-        )
-        facts = [
-            (gettext("status"), left.get_status_display(), right.get_status_display()),
-            (gettext("objective"), left.objective, right.objective),
-            (gettext("created"), _when(left.created_at), _when(right.created_at)),
-            (gettext("viewers × videos"), _size(left), _size(right)),
-            (gettext("watch events"), left.n_events, right.n_events),
-            (gettext("promotion gate"), _gate_text(left), _gate_text(right)),
-            (
-                gettext("training time (s)"),
-                (left.durations or {}).get("total", "–"),
-                (right.durations or {}).get("total", "–"),
-            ),
-        ]
-        others = ModelVersion.objects.exclude(pk=left.pk).only("pk", "status", "created_at")[:30]
         return TemplateResponse(
             request,
             "admin/recommender/modelversion/compare.html",
             self._console_context(
                 request,
-                title=gettext("Compare model versions %(a)s and %(b)s") % {"a": left.pk, "b": right.pk},
-                left=left,
-                right=right,
-                metric_rows=rows,
-                hyper=hyper,
-                facts=facts,
-                curve=curve,
-                others=others,
-                verdict_left=reporting.verdict(metrics=left.metrics, objective=left.objective, status=left.status),
-                verdict_right=reporting.verdict(metrics=right.metrics, objective=right.objective, status=right.status),
+                title=gettext("Compare model versions %(a)s and %(b)s") % {"a": version.pk, "b": other.pk},
+                **console.comparison(version, other),
             ),
         )
 
     def matrix_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """Observed and predicted completion as heat maps (catalogs up to 50 × 50)."""
         version = self._version(request, object_id)
-        maps = dashboard.heatmaps_read(version=version)
         context = self._console_context(
             request,
             title=gettext("Observed and predicted completion, model version %(id)s") % {"id": version.pk},
-            version=version,
-            maps=maps,
-            limit=dashboard.HEATMAP_MAX,
+            **console.heatmaps(version),
         )
-        if maps is not None:
-            context["observed_map"] = charts.heatmap(
-                rows=maps.users,
-                columns=maps.videos,
-                values=maps.observed,
-                label=gettext("Observed completion"),
-            )
-            context["predicted_map"] = charts.heatmap(
-                rows=maps.users,
-                columns=maps.videos,
-                values=maps.predicted,
-                marked=maps.watched,
-                label=gettext("Predicted completion (published scores)"),
-            )
         return TemplateResponse(request, "admin/recommender/modelversion/matrix.html", context)
 
     # -------------------------------------------------------------------------------- actions
 
     @admin.action(description=_("Activate the selected version (no retraining)"), permissions=["activate"])
-    def activate_selected(self, request, queryset):
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         versions = list(queryset[:2])
         if len(versions) != 1:
             self.message_user(request, _("Select exactly one version to activate."), level=messages.WARNING)
             return
         self._activate(request, versions[0])
 
-    def _activate(self, request, version: ModelVersion) -> None:
+    def _activate(self, request: HttpRequest, version: ModelVersion) -> None:
         from recommender.services import version_activate
 
         try:
@@ -476,7 +301,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description=_("status"), ordering="status")
     def status_label(self, obj: ModelVersion) -> str:
         """The status, and while a retrain runs its stage and epoch."""
-        if obj.status in FINISHED:
+        if obj.status in FINISHED_STATUSES:
             return format_html('<span class="mv-status mv-status-{}">{}</span>', obj.status, obj.get_status_display())
         return format_html(
             '<span class="mv-status mv-status-{}">{}</span> <span class="mv-muted">{}</span>',
@@ -513,121 +338,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("promotion gate"))
     def gate_verdict(self, obj: ModelVersion) -> str:
-        gate = obj.gate or {}
-        if not gate:
+        if not obj.gate:
             return "–"
-        short = gettext("passed") if gate.get("passed") else gettext("forced") if gate.get("forced") else None
-        if short is None:
-            short = gettext("rejected")
-        return format_html('<span title="{}">{}</span>', gate.get("reason", ""), short)
+        return format_html('<span title="{}">{}</span>', obj.gate.get("reason", ""), reporting.gate_word(obj.gate))
 
     @admin.display(description=_("created"), ordering="created_at")
     def created_short(self, obj: ModelVersion) -> str:
-        return _when(obj.created_at)
-
-
-def _plain_value(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return " × ".join(str(v) for v in value) if value else "–"
-    if isinstance(value, bool):
-        return gettext("yes") if value else gettext("no")
-    return str(value)
-
-
-def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "–"
-
-
-def _size(version: ModelVersion) -> str:
-    return f"{version.n_users:,} × {version.n_videos:,}"
-
-
-def _gate_text(version: ModelVersion) -> str:
-    gate = version.gate or {}
-    if not gate:
-        return "–"
-    if gate.get("passed"):
-        return gettext("passed")
-    word = gettext("forced") if gate.get("forced") else gettext("rejected")
-    return f"{word}: {gate.get('reason', '')}"
-
-
-def _evaluation_facts(metrics: dict[str, Any]) -> list[tuple[str, str]]:
-    facts = []
-    if metrics.get("n_ranked") is not None:
-        facts.append((gettext("viewers ranked (HR, NDCG)"), f"{metrics['n_ranked']:,}"))
-    if metrics.get("negatives") is not None:
-        facts.append((gettext("unwatched videos each hidden watch competes with"), str(metrics["negatives"])))
-    if metrics.get("n_rated") is not None:
-        facts.append((gettext("held-out watches (RMSE, MAE)"), f"{metrics['n_rated']:,}"))
-    if metrics.get("evaluation") == "skipped":
-        facts.append((gettext("evaluation"), gettext("skipped: %(note)s") % {"note": metrics.get("evaluation_note")}))
-    return facts
-
-
-def _dashboard_charts(data: dashboard.Dashboard) -> dict[str, Any]:
-    per_day = charts.bar_chart(
-        bars=[(day.strftime("%d %b"), n) for day, n in data.per_day],
-        label=gettext("Watch events per day, last %(n)d days") % {"n": dashboard.DAYS},
-        y_label=gettext("watches"),
-        label_every=5,
-        empty_message=gettext("No watch events in the last %(n)d days.") % {"n": dashboard.DAYS},
-    )
-    finished = [v for v in reversed(data.versions) if (v.metrics or {}).get("hr_at_10") is not None]
-    ticks = [(float(v.pk), f"v{v.pk}") for v in finished]
-    metric_series = [
-        charts.Series("HR@10", [(v.pk, v.metrics.get("hr_at_10")) for v in finished], colour=charts.PALETTE[0]),
-        charts.Series(
-            gettext("HR@10 most popular"),
-            [(v.pk, v.metrics.get("baseline_popular_hr_at_10")) for v in finished],
-            dashed=True,
-            colour=charts.PALETTE[0],
-        ),
-        charts.Series("NDCG@10", [(v.pk, v.metrics.get("ndcg_at_10")) for v in finished], colour=charts.PALETTE[1]),
-        charts.Series(
-            gettext("NDCG@10 most popular"),
-            [(v.pk, v.metrics.get("baseline_popular_ndcg_at_10")) for v in finished],
-            dashed=True,
-            colour=charts.PALETTE[1],
-        ),
-        charts.Series(
-            gettext("catalog coverage"),
-            [(v.pk, v.metrics.get("coverage_at_10")) for v in finished],
-            colour=charts.PALETTE[2],
-        ),
-    ]
-    metrics_chart = charts.line_chart(
-        series=metric_series,
-        label=gettext("Ranking quality per model version against the most-popular baseline"),
-        x_label=gettext("model version"),
-        percent=True,
-        x_ticks=ticks,
-        empty_message=gettext("No evaluated model version yet."),
-    )
-    with_history = [v for v in data.versions if v.history][: dashboard.LOSS_VERSIONS]
-    loss_chart = charts.line_chart(
-        series=[
-            charts.Series(f"v{v.pk}", [(r.get("epoch", i + 1), r.get("loss")) for i, r in enumerate(v.history)])
-            for v in reversed(with_history)
-        ],
-        label=gettext("Training loss per epoch of the latest versions"),
-        x_label=gettext("epoch"),
-        y_label=gettext("loss"),
-        empty_message=gettext("No version has trained yet."),
-    )
-    scores_chart = charts.bar_chart(
-        bars=[(f"{edge} %", n) for edge, n in data.score_bins],
-        label=gettext("Published scores of the active version (predicted completion, %)"),
-        y_label=gettext("recommendations"),
-        colour=charts.PALETTE[2],
-        empty_message=gettext("No active version yet."),
-    )
-    return {
-        "per_day_chart": per_day,
-        "metrics_chart": metrics_chart,
-        "loss_chart": loss_chart,
-        "scores_chart": scores_chart,
-    }
+        return console.when(obj.created_at)
 
 
 @admin.register(Recommendation)
@@ -639,10 +356,10 @@ class RecommendationAdmin(admin.ModelAdmin):
     fields = ["version", "user", "video", "score_percent", "rank", "reason_video"]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Recommendation | None = None) -> bool:
         return False
 
     @admin.display(description=_("predicted completion"), ordering="score")

@@ -18,6 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from recommender.models import ModelVersion, Recommendation
+from recommender.selectors import active_version
 from videos.models import Video, WatchEvent
 
 DAYS = 30
@@ -103,7 +104,7 @@ def dashboard_read(*, now: datetime | None = None) -> Dashboard:
     versions = list(ModelVersion.objects.only(*VERSION_FIELDS).order_by("-pk")[:METRIC_VERSIONS])
     active = next((v for v in versions if v.status == ModelVersion.Status.ACTIVE), None)
     if active is None:
-        active = ModelVersion.objects.only(*VERSION_FIELDS).filter(status=ModelVersion.Status.ACTIVE).first()
+        active = active_version()
     in_progress = next(
         (v for v in versions if v.status in (ModelVersion.Status.RUNNING, ModelVersion.Status.QUEUED)), None
     )

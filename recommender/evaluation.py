@@ -30,6 +30,7 @@ from recommender.exceptions import RetrainError
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
 from recommender.models import ModelVersion, Recommendation
+from recommender.selectors import active_version
 
 if TYPE_CHECKING:
     from recommender.ml.train import EpochCallback
@@ -206,7 +207,9 @@ def gate_decide(*, version: ModelVersion, metrics: dict[str, Any], model_finite:
         }
     )
 
-    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).first()
+    active = active_version()
+    if active is not None and active.pk == version.pk:
+        active = None
     checks.append(_metric_check(metric, tolerance, min_users, metrics, version, active))
     return GateDecision(
         passed=all(c["passed"] for c in checks),
@@ -267,7 +270,7 @@ def version_evaluate(*, version: ModelVersion | None = None) -> dict[str, Any]:
     viewer and video exists.
     """
     if version is None:
-        version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+        version = active_version()
         if version is None:
             raise RetrainError("There is no active model version: run `manage.py retrain` first, or name a version.")
     report: dict[str, Any] = {

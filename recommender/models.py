@@ -125,6 +125,19 @@ class ModelVersion(models.Model):
         return self.history[-1].get("loss") if self.history else None
 
 
+# Statuses of a version whose training ran to the end (it has scores, it may be activated) and of
+# every version that will not change any more.
+COMPLETED_STATUSES = frozenset(
+    {
+        ModelVersion.Status.SUCCEEDED,
+        ModelVersion.Status.ACTIVE,
+        ModelVersion.Status.RETIRED,
+        ModelVersion.Status.REJECTED,
+    }
+)
+FINISHED_STATUSES = COMPLETED_STATUSES | {ModelVersion.Status.FAILED}
+
+
 class Recommendation(models.Model):
     version = models.ForeignKey(
         ModelVersion,

@@ -197,3 +197,22 @@ def verdict(*, metrics: dict[str, Any] | None, objective: str, status: str = "",
     if gate and not gate.get("passed") and not gate.get("forced"):
         text += " " + _("The promotion gate kept it out of service: %(reason)s.") % {"reason": gate.get("reason", "")}
     return text
+
+
+def gate_word(gate: dict | None) -> str:
+    """The promotion gate's verdict in one word ("passed", "forced" or "rejected"); "–" when the
+    version met no gate. The one wording used by the console, the commands and the API's readers."""
+    gate = gate or {}
+    if not gate:
+        return "–"
+    if gate.get("passed"):
+        return str(_("passed"))
+    return str(_("forced")) if gate.get("forced") else str(_("rejected"))
+
+
+def gate_text(gate: dict | None) -> str:
+    """The verdict with its reason when the gate did not simply pass: "rejected: <reason>"."""
+    word = gate_word(gate)
+    if not gate or gate.get("passed"):
+        return word
+    return f"{word}: {gate.get('reason', '')}"

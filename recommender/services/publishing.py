@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from recommender.exceptions import RetrainError
 from recommender.ml.data import InteractionMatrix
-from recommender.models import ModelVersion, Recommendation
+from recommender.models import COMPLETED_STATUSES, ModelVersion, Recommendation
 from recommender.selectors import active_version, active_version_cache_clear
 from recommender.services.artifacts import artifact_verify, artifacts_prune
 
@@ -24,12 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ACTIVATABLE = (
-    ModelVersion.Status.SUCCEEDED,
-    ModelVersion.Status.RETIRED,
-    ModelVersion.Status.ACTIVE,
-    ModelVersion.Status.REJECTED,
-)
+ACTIVATABLE = COMPLETED_STATUSES
 
 _COLUMNS = ("version_id", "user_id", "video_id", "score", "rank", "reason_video_id")
 

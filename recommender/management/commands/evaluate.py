@@ -80,8 +80,7 @@ class Command(BaseCommand):
         out.write("Units: % of viewers or videos; pts = percentage points of completion (10 pts = a tenth of a video).")
         gate = report.get("gate") or {}
         if gate:
-            verdict = "passed" if gate.get("passed") else "FORCED" if gate.get("forced") else "REJECTED"
-            out.write(f"Promotion gate: {verdict} — {gate.get('reason', '')}")
+            out.write(f"Promotion gate: {reporting.gate_word(gate)} — {gate.get('reason', '')}")
 
 
 def _cell(value: Any, unit: str) -> str:

@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from recommender.ml.config import PRESETS, client_params
 from recommender.ml.config import add_arguments as add_training_arguments
 from recommender.models import ModelVersion
+from recommender.reporting import gate_word
+from recommender.selectors import active_version
 from recommender.services import RetrainError, retrain, retrain_queued_run, retrain_request, train_config_build
 
 if TYPE_CHECKING:
@@ -136,7 +138,7 @@ class Command(BaseCommand):
     def _report(self, version: ModelVersion) -> None:
         self._summary(version)
         if version.status == ModelVersion.Status.REJECTED:
-            active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+            active = active_version()
             kept = f"version {active.pk} stays active" if active else "no version is active"
             raise CommandError(
                 f"Model version {version.pk} was rejected by the promotion gate: {version.gate.get('reason')}; "
@@ -162,8 +164,7 @@ class Command(BaseCommand):
         out.write(line)
         out.write("  " + _evaluation_line(metrics))
         if version.gate:
-            verdict = "passed" if version.gate.get("passed") else "forced" if version.gate.get("forced") else "rejected"
-            out.write(f"  promotion gate: {verdict} ({version.gate.get('reason')})")
+            out.write(f"  promotion gate: {gate_word(version.gate)} ({version.gate.get('reason')})")
         out.write(f"  recommendations written: {version.n_recommendations}")
         out.write("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in version.durations.items()))
 

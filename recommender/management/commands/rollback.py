@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender.exceptions import RetrainError
 from recommender.management.commands._versions import version_or_error
-from recommender.models import ModelVersion
+from recommender.selectors import active_version
 from recommender.services import version_rollback
 
 
@@ -25,7 +25,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, version: int | None = None, **options: Any) -> None:
         target = version_or_error(version)
-        previous = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("pk", flat=True).first()
+        active = active_version()
+        previous = active.pk if active else None
         try:
             activated = version_rollback(version=target)
         except RetrainError as exc:
