@@ -11,7 +11,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, get_encoding
 
 from api.exceptions import PayloadTooLarge
-from recsite.safe_input import JSONInputError, loads_bounded
+from core.safe_input import JSONInputError, loads_bounded
 
 
 class BoundedJSONParser(JSONParser):
@@ -19,7 +19,7 @@ class BoundedJSONParser(JSONParser):
 
     DRF hands parsers the raw request stream, which bypasses the size check Django applies to
     ``request.body``; without this cap a client could make the server buffer any amount of JSON.
-    ``recsite.safe_input.loads_bounded`` then refuses documents nested more than 32 levels deep
+    ``core.safe_input.loads_bounded`` then refuses documents nested more than 32 levels deep
     (before parsing, so the parser never recurses into ``[[[[…]]]]``), ``NaN``/``Infinity`` and
     strings holding a NUL character or a lone surrogate, which could be neither stored in
     PostgreSQL nor echoed back in a response.

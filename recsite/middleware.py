@@ -5,7 +5,7 @@ is answered with 400 and one readable sentence naming where it was: JSON (``{"de
 "errors"}``) for the API and for clients that send or ask for JSON, plain text otherwise. Percent
 escapes that are not UTF-8 (an encoded surrogate among them) in a query string or a URL-encoded
 form are refused the same way, instead of being silently turned into U+FFFD. JSON bodies are
-checked where they are parsed (``recsite.safe_input.loads_bounded``).
+checked where they are parsed (``core.safe_input.loads_bounded``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
-from recsite.safe_input import text_error
+from core.safe_input import text_error
 
 logger = logging.getLogger(__name__)
 # Names longer than this are not echoed back in a message.

@@ -18,28 +18,10 @@ from django.utils.translation import gettext as _
 
 from videos.hooks import watches_recorded
 from videos.models import Video, WatchEvent
-from videos.validators import validate_client_event_id
+from videos.validators import parse_completion, validate_client_event_id
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
-
-
-def parse_completion(value: object) -> float:
-    """Return ``value`` as a finite float in [0, 1] or raise ValidationError.
-
-    Booleans, NaN, infinities and strings that only look numeric ("nan", "inf", "1e400") are refused.
-    """
-    if isinstance(value, bool) or value is None or value == "":
-        raise ValidationError(_("Completion must be a number between 0 and 1."), code="invalid")
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
-        raise ValidationError(_("Completion must be a number between 0 and 1."), code="invalid") from None
-    if not math.isfinite(number):
-        raise ValidationError(_("Completion must be a finite number."), code="not_finite")
-    if not 0.0 <= number <= 1.0:
-        raise ValidationError(_("Completion must be between 0 and 1."), code="out_of_range")
-    return number
 
 
 def watch_event_record(

@@ -21,12 +21,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from recsite.safe_input import JSONInputError, loads_bounded
+from core.safe_input import JSONInputError, loads_bounded
 from videos import selectors
 from videos.forms import WatchForm
 from videos.models import Category, Video, WatchEvent
-from videos.services import parse_completion, watch_event_delete, watch_event_record
-from videos.validators import validate_client_event_id
+from videos.services import watch_event_delete, watch_event_record
+from videos.validators import parse_completion, validate_client_event_id
 
 PAGE_SIZE = 24
 HISTORY_PAGE_SIZE = 30

@@ -30,7 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from videos.forms import WatchEventAdminForm
-from videos.services import parse_completion
+from videos.validators import parse_completion
 from videos.watch_csv import (
     DEFAULT_SCALE,
     MAX_UPLOAD_BYTES,

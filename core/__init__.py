@@ -1,0 +1,1 @@
+"""Helpers every app may use. This package imports no other project package (the lowest layer)."""
