@@ -10,11 +10,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = env.int(name, default=default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1.")
+    return value
+
 
 # Secure by default: DEBUG (tracebacks, the development key, plain-HTTP cookies) only when asked for
 # with DJANGO_DEBUG=1; `make run`, `make demo` and the test suite (pyproject.toml) ask for it.
@@ -25,8 +34,6 @@ _INSECURE_KEY = "django-insecure-local-development-key-change-me-in-production"
 _REFUSED_KEYS = {_INSECURE_KEY, "change-me-to-a-long-random-string"}
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=_INSECURE_KEY)
 if not DEBUG and SECRET_KEY in _REFUSED_KEYS:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(
         "Set DJANGO_SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'): "
         "the development key and the placeholder of .env.example are refused unless DJANGO_DEBUG=1."
@@ -50,7 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     # Failed log-ins counted in the database (see "Login protection" below).
     "axes",
-    # REST API (issue 5)
+    # REST API
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -128,7 +135,7 @@ TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
-# --- Site languages (website issue) -----------------------------------------------------------
+# --- Site languages ---------------------------------------------------------------------------
 # English and Simplified Chinese; translations live in locale/ (compiled .mo files are committed).
 LANGUAGES = [
     ("en", "English"),
@@ -321,7 +328,7 @@ PREDICT_MATRIX_MAX_CELLS = env.int("PREDICT_MATRIX_MAX_CELLS", default=10_000)
 # A video watched at least this far counts as finished and is never recommended again.
 FINISHED_COMPLETION = env.float("FINISHED_COMPLETION", default=0.9)
 
-# --- Model quality: evaluation and promotion gate (issue 6) -----------------------------------
+# --- Model quality: evaluation and promotion gate ---------------------------------------------
 # Every retrain holds out each viewer's latest watch (ranked against RECOMMENDER_EVAL_NEGATIVES
 # videos they never watched: HR@10, NDCG@10) and a random RECOMMENDER_EVAL_HOLDOUT_FRACTION of
 # their other watches (RMSE, MAE), trains on the rest and records the figures on the version.
@@ -360,9 +367,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
-LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+AXES_FAILURE_LIMIT = _positive_int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_IP = _positive_int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
+LOGIN_COOLOFF_MINUTES = _positive_int("LOGIN_COOLOFF_MINUTES", default=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
@@ -375,29 +382,14 @@ AXES_SENSITIVE_PARAMETERS = ["csrfmiddlewaretoken"]
 # No start-up banner: every manage.py command would print it (lockouts are still logged).
 AXES_VERBOSE = False
 # Sign-up form submissions per client address within SIGNUP_LIMIT_WINDOW_MINUTES (in the database).
-SIGNUP_LIMIT_PER_IP = env.int("SIGNUP_LIMIT_PER_IP", default=10)
-SIGNUP_LIMIT_WINDOW_MINUTES = env.int("SIGNUP_LIMIT_WINDOW_MINUTES", default=60)
+SIGNUP_LIMIT_PER_IP = _positive_int("SIGNUP_LIMIT_PER_IP", default=10)
+SIGNUP_LIMIT_WINDOW_MINUTES = _positive_int("SIGNUP_LIMIT_WINDOW_MINUTES", default=60)
 # API tokens stop working this many days after they were issued (0: no expiry); a password
 # change always revokes them.
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=0)
-_too_small = [
-    name
-    for name, value in [
-        ("LOGIN_FAILURE_LIMIT", AXES_FAILURE_LIMIT),
-        ("LOGIN_FAILURE_LIMIT_PER_IP", LOGIN_FAILURE_LIMIT_PER_IP),
-        ("LOGIN_COOLOFF_MINUTES", LOGIN_COOLOFF_MINUTES),
-        ("SIGNUP_LIMIT_PER_IP", SIGNUP_LIMIT_PER_IP),
-        ("SIGNUP_LIMIT_WINDOW_MINUTES", SIGNUP_LIMIT_WINDOW_MINUTES),
-    ]
-    if value < 1
-]
-if _too_small:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(f"{', '.join(_too_small)} must be at least 1.")
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 
-# --- REST API (issue 5) -----------------------------------------------------------------------
+# --- REST API ---------------------------------------------------------------------------------
 # Token (API clients) and session (the site's own JavaScript) authentication; authenticated by
 # default; JSON only; strict pagination; every error is {"detail", "code"[, "errors"]}.
 REST_FRAMEWORK = {
@@ -428,28 +420,9 @@ REST_FRAMEWORK = {
     "LIST_SERIALIZER_ERRORS_AS_DICT": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Video Recommender API",
-    "DESCRIPTION": (
-        "Record watch events and read recommendations as the authenticated user; staff can follow "
-        "and trigger model training. Authenticate with `Authorization: Token <token>` (POST "
-        "/api/auth/token/) or the site's session cookie."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "COMPONENT_SPLIT_REQUEST": True,
-    "SCHEMA_PATH_PREFIX": r"/api/",
-    # Swagger UI and ReDoc are served from this site (drf-spectacular-sidecar), never from a CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {
-        "ModelVersionStatusEnum": "recommender.models.ModelVersion.Status",
-        "WatchEventSourceEnum": "videos.models.WatchEvent.Source",
-        "RecommendationSourceEnum": "api.serializers.RECOMMENDATION_SOURCES",
-    },
-}
+# The OpenAPI schema and the API docs pages (Swagger UI, ReDoc): api/openapi_settings.py.
+from api.openapi_settings import SPECTACULAR_SETTINGS  # noqa: E402, F401
+
 # Request bodies above this size are refused (413 in the API); Django's default, 2.5 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 # The cache holds API rate-limit counters (and short-lived read caches). In Redis when REDIS_URL
