@@ -11,10 +11,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from make_synthetic import SyntheticSpec, generate, main, skews  # noqa: E402
+from make_synthetic import SyntheticSpec, generate, main, skews
 
-from videos.models import Category, Video, WatchEvent  # noqa: E402
-from videos.movielens import movielens_load, movielens_read  # noqa: E402
+from videos.models import Category, Video, WatchEvent
+from videos.movielens import movielens_load, movielens_read
 
 SMALL = SyntheticSpec(users=600, videos=400, events=30_000, seed=3)
 
