@@ -150,7 +150,7 @@ def test_admin_retrain_now_button(client, events, eager_celery, settings):
 def test_docker_compose_structure():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services_ = compose["services"]
-    assert set(services_) == {"proxy", "web", "worker", "beat", "redis", "db"}
+    assert set(services_) == {"proxy", "web", "worker", "trainer", "beat", "redis", "db"}
     for name, service in services_.items():
         assert "healthcheck" in service, name
     assert "gunicorn" in services_["web"]["command"]
@@ -168,12 +168,14 @@ def test_docker_compose_structure():
     caddyfile = (ROOT / "Caddyfile").read_text()
     assert "reverse_proxy web:8000" in caddyfile
     assert "{$SITE_ADDRESS:localhost}" in caddyfile
-    worker = services_["worker"]["command"]
-    assert "--queues default,training" in worker and "--concurrency 1" in worker
+    # Retrains have a worker of their own (one at a time); short tasks never wait behind one.
+    worker, trainer = services_["worker"]["command"], services_["trainer"]["command"]
+    assert "--queues default " in worker and "training" not in worker
+    assert "--queues training " in trainer and "--concurrency 1" in trainer
     assert "beat" in services_["beat"]["command"] and services_["beat"]["deploy"]["replicas"] == 1
     redis_cmd = " ".join(services_["redis"]["command"])
     assert "--appendonly yes" in redis_cmd and "--maxmemory-policy noeviction" in redis_cmd
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "trainer", "beat"):
         assert "models:/data/models" in services_[name]["volumes"]
         assert services_[name]["depends_on"]["db"]["condition"] == "service_healthy"
     assert "models" in compose["volumes"]
