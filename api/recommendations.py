@@ -19,17 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.pagination import query_int
-from api.serializers import (
-    MAX_RECOMMENDATIONS,
-    RECOMMENDATION_SOURCES,
-    VIDEO_VALUE_FIELDS,
-    VideoBriefSerializer,
-    VideoData,
-    VideoSerializer,
-)
-from recommender.feed import FeedItem, recommendation_feed
+from api.serializers import MAX_RECOMMENDATIONS, RECOMMENDATION_SOURCES, VideoBriefSerializer, VideoSerializer
+from recommender.feed import recommendation_feed_data
 from recommender.models import ModelVersion
-from videos.models import Video
 
 MATCH_HELP = (
     "The viewer-facing figure, 0 to 1: on held-out watches, viewers completed on average this share of "
@@ -114,27 +106,6 @@ class RecommendationListSerializer(serializers.Serializer):
     results = RecommendationItemSerializer(many=True)
 
 
-def _video_values(video: Video) -> dict[str, Any]:
-    values = {name: getattr(video, name) for name in VIDEO_VALUE_FIELDS if "__" not in name}
-    category = video.category if video.category_id else None
-    values["category__name"] = category.name if category else None
-    values["category__slug"] = category.slug if category else None
-    return values
-
-
-def _item(item: FeedItem, video_data: VideoData) -> dict[str, Any]:
-    detail = item.reason_data()
-    return {
-        "rank": item.rank,
-        "score": item.score,
-        "match": None if item.match is None else round(item.match, 4),
-        "video": video_data(_video_values(item.video)),
-        "reason": item.reason_text,
-        "reason_detail": detail,
-        "reason_video": detail.get("video"),
-    }
-
-
 class RecommendationsView(APIView):
     @extend_schema(
         parameters=[RecommendationQuerySerializer],
@@ -153,14 +124,14 @@ class RecommendationsView(APIView):
         # Parsed by hand on this hot path; RecommendationQuerySerializer documents the same rules.
         limit = query_int(request, "limit", minimum=1, maximum=MAX_RECOMMENDATIONS) or 20
         offset = query_int(request, "offset", minimum=0, maximum=10_000) or 0
-        feed = recommendation_feed(user=request.user, limit=limit, offset=offset)
-        video_data = VideoData()
+        # The items come ready to send (a prepared feed's JSON, or feed_item_data of the live feed).
+        feed, results = recommendation_feed_data(user=request.user, limit=limit, offset=offset)
         return Response(
             {
                 "cold_start": feed.cold_start,
                 "source": feed.source,
                 "model_version": model_version_brief(feed.version) if feed.version is not None else None,
                 "language": get_language(),
-                "results": [_item(item, video_data) for item in feed.items],
+                "results": results,
             }
         )

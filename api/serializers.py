@@ -6,12 +6,10 @@ Serializers only check types, ranges and presence; writes go through ``videos.se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -20,6 +18,7 @@ from rest_framework import serializers
 from recommender.ml.config import Param, client_params
 from recommender.models import COMPLETED_STATUSES, ModelVersion
 from videos.models import Category, Video, WatchEvent
+from videos.payload import VIDEO_VALUE_FIELDS, VideoData  # noqa: F401  (re-exported)
 from videos.validators import CLIENT_EVENT_ID_MAX_LENGTH, parse_completion, validate_client_event_id
 
 # Database ids are signed 64-bit integers; anything larger must never reach a query.
@@ -143,52 +142,7 @@ class VideoSerializer(serializers.ModelSerializer):
 
 # The recommendations endpoint is the API's hot path: it builds VideoSerializer's output straight
 # from ``.values()`` rows (no model instances, no per-field serializer machinery), about ten times
-# faster. tests/test_api.py checks that both give identical output.
-VIDEO_VALUE_FIELDS = (
-    "id",
-    "title",
-    "description",
-    "duration_seconds",
-    "media_url",
-    "thumbnail_url",
-    "tags",
-    "created_at",
-    "category_id",
-    "category__name",
-    "category__slug",
-)
-_URL_ID_PLACEHOLDER = 987654321
-
-
-class VideoData:
-    """``VideoSerializer(video).data`` from ``Video.objects.values(*VIDEO_VALUE_FIELDS)`` rows.
-
-    Per-row work is kept to plain Python: the time zone and the page URL pattern are looked up once
-    per instance (per request) rather than once per field of every row.
-    """
-
-    def __init__(self) -> None:
-        self.tz = timezone.get_current_timezone()
-        self.page_url = reverse("video-detail", args=[_URL_ID_PLACEHOLDER]).replace(str(_URL_ID_PLACEHOLDER), "{}")
-
-    def __call__(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        category_id = values["category_id"]
-        created = values["created_at"].astimezone(self.tz).isoformat()
-        return {
-            "id": values["id"],
-            "title": values["title"],
-            "description": values["description"],
-            "duration_seconds": values["duration_seconds"],
-            "media_url": values["media_url"],
-            "thumbnail_url": values["thumbnail_url"],
-            "category": None
-            if category_id is None
-            else {"id": category_id, "name": values["category__name"], "slug": values["category__slug"]},
-            "tags": [tag.strip() for tag in values["tags"].split(",") if tag.strip()],
-            # As DRF writes datetimes: ISO 8601, UTC as "Z".
-            "created_at": created[:-6] + "Z" if created.endswith("+00:00") else created,
-            "page_url": self.page_url.format(values["id"]),
-        }
+# faster. ``videos.payload`` holds that code; tests/test_api.py checks that both give identical output.
 
 
 class VideoBriefSerializer(serializers.ModelSerializer):

@@ -16,3 +16,14 @@ class RecommenderConfig(AppConfig):
 
         # Recorded watches may queue an early retrain (every RETRAIN_AFTER_NEW_EVENTS events).
         after_watches_recorded_register(scheduling.on_watches_recorded)
+
+        # A video or category edited or deleted: prepared feeds naming it are dropped (services.feeds).
+        from django.db.models.signals import post_delete, post_save, pre_delete
+
+        from recommender.services import feeds
+        from videos.models import Category, Video
+
+        post_save.connect(feeds.on_video_saved, sender=Video, dispatch_uid="feeds-video-saved")
+        post_delete.connect(feeds.on_video_deleted, sender=Video, dispatch_uid="feeds-video-deleted")
+        post_save.connect(feeds.on_category_saved, sender=Category, dispatch_uid="feeds-category-saved")
+        pre_delete.connect(feeds.on_category_deleted, sender=Category, dispatch_uid="feeds-category-deleted")

@@ -11,21 +11,34 @@
 Every item carries the raw model score (``score``, the training objective's value: not a
 completion), the viewer-facing figure (``match``, see ``recommender.calibration``), a structured
 reason and that reason's text in the active language.
+
+Fast serving: when a version is published, each viewer's model feed is written ready to send, per
+language (``PreparedFeed``, see ``recommender.services.feeds``). A request then reads that one row
+together with the videos finished since (one query) and slices it; ``recommendation_feed_data`` hands
+the API its JSON items as they are. Without a prepared row (a viewer who joined after the retrain, a
+version published before prepared feeds existed, a failed preparation, a catalog edit since) the
+feed is read from the recommendation rows as before: the same items either way.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from recommender import selectors
 from recommender.calibration import match_of
-from recommender.models import ModelVersion, Recommendation
+from recommender.models import ModelVersion, PreparedFeed, Recommendation
 from videos import selectors as video_selectors
-from videos.models import Video
+from videos.models import Category, Video, WatchEvent
+from videos.payload import VideoData, video_values
 
 # A watched video explains a pick only when it is at least this long: a six-second test clip
 # says nothing about the viewer's taste.
@@ -34,6 +47,8 @@ REASON_MIN_SECONDS = 60
 POPULAR_CACHE_KEY = "feed:popular-video-ids"
 POPULAR_CACHE_SECONDS = 60
 POPULAR_POOL = 200
+# ``ModelVersion.metrics[PREPARED_KEY]``: {"rows": n, "languages": [...]} once its feeds are prepared.
+PREPARED_KEY = "prepared_feeds"
 
 
 @dataclass
@@ -131,11 +146,138 @@ def _popular_items(user: Any, limit: int, offset: int) -> list[FeedItem]:
     return items
 
 
-def recommendation_feed(*, user: Any, limit: int, offset: int = 0) -> Feed:
-    """The viewer's feed (see the module text): at most ``limit`` items from position ``offset``."""
+def feed_item_data(item: FeedItem, video_data: VideoData) -> dict[str, Any]:
+    """One item as ``GET /api/recommendations/`` sends it (``api.recommendations``)."""
+    detail = item.reason_data()
+    return {
+        "rank": item.rank,
+        "score": item.score,
+        "match": None if item.match is None else round(item.match, 4),
+        "video": video_data(video_values(item.video)),
+        "reason": item.reason_text,
+        "reason_detail": detail,
+        "reason_video": detail.get("video"),
+    }
+
+
+@dataclass
+class Prepared:
+    """A viewer's prepared feed (``PreparedFeed.payload``) less the videos finished since."""
+
+    entries: list[dict[str, Any]]  # feed_item_data() without "rank"; "match" not rounded
+    category_names: dict[str, str]  # category id -> name in the row's language (pages only)
+    language: str
+
+
+# The prepared row and, as an array, the videos the viewer finished since the version's data was read
+# (``videos.selectors.finished_video_ids`` after ``last_event_id``: the rule of ``_model_items``).
+_PREPARED_SQL = (
+    "SELECT p.payload, ARRAY(SELECT DISTINCT e.video_id FROM {events} e"
+    " WHERE e.user_id = %s AND e.completion >= %s AND e.id > %s)"
+    " FROM {prepared} p WHERE p.version_id = %s AND p.user_id = %s AND p.language = %s"
+)
+
+
+def _prepared(user: Any, version: ModelVersion) -> Prepared | None:
+    """The viewer's prepared feed of ``version`` in the active language (None: not prepared).
+
+    On PostgreSQL one query reads the row and, as an array, the videos finished since the version.
+    """
+    language = get_language() or ""
+    if language not in ((version.metrics or {}).get(PREPARED_KEY) or {}).get("languages", ()):
+        return None
+    if connection.vendor == "postgresql":
+        # Hand-written SQL: the ORM would compile the same two-part query on every request.
+        since = version.last_event_id if version.last_event_id is not None else 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _PREPARED_SQL.format(prepared=PreparedFeed._meta.db_table, events=WatchEvent._meta.db_table),
+                [user.pk, settings.FINISHED_COMPLETION, since, version.pk, user.pk, language],
+            )
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        payload, finished_ids = found
+    else:
+        rows = PreparedFeed.objects.filter(version_id=version.pk, user_id=user.pk, language=language)
+        payload = rows.values_list("payload", flat=True).first()
+        if payload is None:
+            return None
+        finished = video_selectors.finished_video_ids(user=user)
+        if version.last_event_id is not None:
+            finished = finished.filter(id__gt=version.last_event_id)
+        finished_ids = list(finished.values_list("video_id", flat=True))
+    data = json.loads(payload)
+    entries = data["items"]
+    if finished_ids:
+        gone = set(finished_ids)
+        entries = [entry for entry in entries if entry["video"]["id"] not in gone]
+    return Prepared(entries, data.get("category_names", {}), language)
+
+
+def _prepared_video(data: dict[str, Any], prepared: Prepared) -> Video:
+    """An unsaved ``Video`` carrying what the pages show, from an item's JSON."""
+    category = None
+    if data["category"] is not None:
+        category = Category(id=data["category"]["id"], name=data["category"]["name"], slug=data["category"]["slug"])
+        translated = Category.TRANSLATED_NAMES.get(prepared.language.lower())
+        if translated:
+            setattr(category, translated, prepared.category_names.get(str(category.pk), ""))
+    return Video(
+        id=data["id"],
+        title=data["title"],
+        description=data["description"],
+        duration_seconds=data["duration_seconds"],
+        media_url=data["media_url"],
+        thumbnail_url=data["thumbnail_url"],
+        category=category,
+        tags=",".join(data["tags"]),
+        created_at=datetime.fromisoformat(data["created_at"]),
+    )
+
+
+def _prepared_items(prepared: Prepared, limit: int, offset: int) -> list[FeedItem]:
+    items = []
+    for position, entry in enumerate(prepared.entries[offset : offset + limit], start=offset + 1):
+        reason = dict(entry["reason_detail"])
+        if entry["reason_video"] is not None:
+            reason["video_obj"] = Video(id=entry["reason_video"]["id"], title=entry["reason_video"]["title"])
+        video = _prepared_video(entry["video"], prepared)
+        items.append(FeedItem(video, position, entry["score"], entry["match"], reason, entry["reason"]))
+    return items
+
+
+def _feed(user: Any, limit: int, offset: int) -> tuple[Feed, Prepared | None]:
     version = selectors.active_version_cached()
     if version is not None and user.is_authenticated:
-        items = _model_items(user, version, limit, offset)
-        if items or offset > 0:
-            return Feed(items, "model", version)
-    return Feed(_popular_items(user, limit, offset), "popular", version)
+        prepared = _prepared(user, version)
+        if prepared is not None:
+            if prepared.entries[offset : offset + 1] or offset > 0:
+                return Feed([], "model", version), prepared
+        else:
+            items = _model_items(user, version, limit, offset)
+            if items or offset > 0:
+                return Feed(items, "model", version), None
+    return Feed(_popular_items(user, limit, offset), "popular", version), None
+
+
+def recommendation_feed(*, user: Any, limit: int, offset: int = 0) -> Feed:
+    """The viewer's feed (see the module text): at most ``limit`` items from position ``offset``."""
+    feed, prepared = _feed(user, limit, offset)
+    if prepared is not None:
+        feed.items = _prepared_items(prepared, limit, offset)
+    return feed
+
+
+def recommendation_feed_data(*, user: Any, limit: int, offset: int = 0) -> tuple[Feed, list[dict[str, Any]]]:
+    """``recommendation_feed`` with its items as the API sends them (``feed_item_data``); from a
+    prepared feed, the items are the stored JSON as it is (``feed.items`` stays empty)."""
+    feed, prepared = _feed(user, limit, offset)
+    if prepared is None:
+        video_data = VideoData()
+        return feed, [feed_item_data(item, video_data) for item in feed.items]
+    return feed, [
+        # "match" keeps its place among the keys and is rounded as feed_item_data rounds it.
+        {"rank": rank, **entry, "match": None if entry["match"] is None else round(entry["match"], 4)}
+        for rank, entry in enumerate(prepared.entries[offset : offset + limit], start=offset + 1)
+    ]

@@ -176,3 +176,36 @@ class Recommendation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.video} ({self.score:.2f})"
+
+
+class PreparedFeed(models.Model):
+    """A viewer's model feed of one version in one language, ready to send (``recommender.prepared``).
+
+    Written for every viewer and every language of the site when the version's rows are written
+    (before it is activated), pruned with them. ``payload`` holds the items as the API sends them
+    (without ``rank``, numbered at read time after videos finished since are left out) and the
+    category names in ``language`` for the pages.
+    """
+
+    version = models.ForeignKey(
+        ModelVersion, verbose_name=_("model version"), on_delete=models.CASCADE, related_name="prepared_feeds"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    language = models.CharField(_("language"), max_length=16)
+    # JSON text, not jsonb: the items keep their key order, and reading it costs one json.loads.
+    payload = models.TextField(_("payload"))
+    # " 12 40 7 ": the ids of the videos it names (picks and reasons), to drop it when one changes.
+    video_ids = models.TextField(_("video ids"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("prepared feed")
+        verbose_name_plural = _("prepared feeds")
+        constraints = [
+            models.UniqueConstraint(fields=["version", "user", "language"], name="preparedfeed_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version_id} {self.user_id} {self.language}"

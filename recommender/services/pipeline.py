@@ -35,8 +35,8 @@ from recommender.exceptions import NoTrainingData, RetrainError
 from recommender.locks import retrain_lock
 from recommender.ml.config import DEFAULT_PRESET, TrainConfig, preset_config
 from recommender.ml.data import InteractionMatrix, pivot
-from recommender.models import ModelVersion, Recommendation
-from recommender.services import publishing, sharding
+from recommender.models import ModelVersion, PreparedFeed, Recommendation
+from recommender.services import feeds, publishing, sharding
 from recommender.services.artifacts import artifact_directory_new, artifacts_prune
 from recommender.services.recovery import version_fail, versions_interrupted_fail
 from videos import selectors as video_selectors
@@ -267,6 +267,7 @@ def stage_publish(
         _version_reject(run, decision, metrics)
         return
     gate = decision.as_json(forced=not decision.passed)
+    _feeds_prepare(run)
     ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.SUCCEEDED, gate=gate)
     version.status, version.gate = ModelVersion.Status.SUCCEEDED, gate
     if run.activate:
@@ -279,6 +280,17 @@ def stage_publish(
     version.durations = run.clock.total()
     version.save(update_fields=["stage", "finished_at", "durations"])
     run.progress()
+
+
+def _feeds_prepare(run: RetrainRun) -> None:
+    """Each viewer's feed, ready to send (``services.feeds``), before the version can be activated.
+    A failure here is logged, not fatal: viewers without a prepared feed are served from the rows."""
+    try:
+        feeds.feeds_prepare(version=run.version)
+    except Exception:
+        # The rows already written are right; viewers without one are served from the rows.
+        logger.exception("Preparing the feeds of model version %s failed; serving from its rows.", run.version.pk)
+    run.clock.lap("prepare")
 
 
 def stages_run(run: RetrainRun) -> None:
@@ -386,6 +398,7 @@ def _version_failed(run: RetrainRun, exc: BaseException) -> str:
     message = f"{type(exc).__name__}: {exc}"
     logger.exception("Retrain of model version %s failed", version.pk)
     Recommendation.objects.filter(version=version).delete()
+    PreparedFeed.objects.filter(version=version).delete()
     ModelVersion.objects.filter(pk=version.pk).exclude(status=ModelVersion.Status.ACTIVE).update(
         status=ModelVersion.Status.FAILED,
         error=message + "\n\n" + traceback.format_exc(),

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from recommender.exceptions import RetrainError
 from recommender.ml.data import InteractionMatrix
-from recommender.models import COMPLETED_STATUSES, ModelVersion, Recommendation
+from recommender.models import COMPLETED_STATUSES, ModelVersion, PreparedFeed, Recommendation
 from recommender.selectors import active_version, active_version_cache_clear
 from recommender.services.artifacts import artifact_verify, artifacts_prune
 
@@ -110,8 +110,8 @@ def _check_activatable(locked: ModelVersion) -> None:
 
 
 def recommendations_prune(*, keep: int) -> int:
-    """Delete the stored rows of all but the newest ``keep`` inactive versions; returns how many
-    versions were pruned.
+    """Delete the stored rows (recommendations and prepared feeds) of all but the newest ``keep``
+    inactive versions; returns how many versions were pruned.
 
     Every retrain adds a full top-N table, so without this the table grows forever. The newest
     ``keep`` inactive versions keep their rows for an instant rollback; a pruned version is marked
@@ -125,6 +125,7 @@ def recommendations_prune(*, keep: int) -> int:
     pruned = list(candidates[max(keep, 0) :])
     for version in pruned:
         Recommendation.objects.filter(version=version).delete()
+        PreparedFeed.objects.filter(version=version).delete()  # the feeds prepared from those rows
         version.metrics = {**(version.metrics or {}), "recommendations_pruned": True}
         version.n_recommendations = 0
         version.save(update_fields=["metrics", "n_recommendations"])
