@@ -11,10 +11,17 @@
    and prints one JSON object: requests/s, latency percentiles, non-2xx responses, and for the
    events the number of rows actually stored per second.
 
+With ``--movielens DIR`` it loads MovieLens 100K (943 viewers, every one with a token) instead of
+the demo data; ``--get-connections 4,16`` measures the GET at each connection count (the p95 at 4,
+the throughput at 16). The gunicorn worker count and class are pinned by the arguments and printed.
+Throttling stays on (DRF's limiter records every request in the cache) with limits too high to
+refuse.
+
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and a PostgreSQL server that the given admin
 URL may create databases on.
 
     .venv/bin/python bench/api_load.py --json
+    .venv/bin/python bench/api_load.py --json --movielens var/ml-100k --workers 4 --get-connections 4,16
 """
 
 from __future__ import annotations
@@ -103,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default: %(default)s).")
     parser.add_argument("--threads", type=int, default=1, help="Threads per gunicorn worker (default: %(default)s).")
     parser.add_argument("--connections", type=int, default=32, help="Concurrent wrk connections (16-32).")
+    parser.add_argument(
+        "--get-connections",
+        default="",
+        help="Comma-separated connection counts for the GET, e.g. 4,16 (default: --connections).",
+    )
+    parser.add_argument("--movielens", help="Folder of MovieLens 100K: load it instead of the demo data.")
+    parser.add_argument("--skip-events", action="store_true", help="Measure only the GET.")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default: %(default)s).")
     parser.add_argument("--duration", type=int, default=15, help="Seconds per endpoint (default: %(default)s).")
     parser.add_argument("--limit", type=int, default=20, help="Recommendations per GET (default: %(default)s).")
@@ -133,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         manage(env, "migrate", "--noinput", "-v", "0")
         # DEBUG off: static URLs (the demo clip's too) come from collectstatic's manifest.
         manage(env, "collectstatic", "--noinput", "-v", "0", timeout=300)
-        manage(env, "seed_demo")
+        if args.movielens:
+            manage(env, "load_movielens", args.movielens)
+        else:
+            manage(env, "seed_demo")
         manage(env, "retrain", "--no-progress", "--epochs", str(args.epochs), "--embedding-dim", "16")
         fixture = site_fixture(env)
 
@@ -154,28 +171,38 @@ def main(argv: list[str] | None = None) -> int:
 
         log("GET /api/recommendations/ ...")
         _wrk(url, get_script, args, duration=3)  # warm-up: connections, imports, caches
-        cpu_before = cpu_seconds(server.pid, args.db_name)
-        recommendations = _wrk(url, get_script, args, duration=args.duration)
-        _add_cpu(recommendations, cpu_before, cpu_seconds(server.pid, args.db_name))
-
-        log("POST /api/events/ ...")
-        before = _count_events(psycopg, database_url)
-        cpu_before = cpu_seconds(server.pid, args.db_name)
-        events = _wrk(url, post_script, args, duration=args.duration)
-        _add_cpu(events, cpu_before, cpu_seconds(server.pid, args.db_name))
-        stored = _count_events(psycopg, database_url) - before
-        events["events_stored"] = stored
-        events["events_stored_per_s"] = round(stored / (events["duration_s"] or 1), 1)
+        by_connections = {}
+        for connections in _connection_counts(args):
+            cpu_before = cpu_seconds(server.pid, args.db_name)
+            measured = _wrk(url, get_script, args, duration=args.duration, connections=connections)
+            _add_cpu(measured, cpu_before, cpu_seconds(server.pid, args.db_name))
+            by_connections[str(connections)] = measured
+        recommendations = by_connections[str(_connection_counts(args)[-1])]
+        if len(by_connections) > 1:
+            recommendations = {"by_connections": by_connections}
+        if args.skip_events:
+            events: dict = {"skipped": True}
+        else:
+            events = _events_run(psycopg, database_url, url, post_script, server, args)
 
         result = {
             "benchmark": "api_load",
             "server": {
                 "gunicorn_workers": args.workers,
+                "worker_class": "gthread" if args.threads > 1 else "sync",
                 "threads_per_worker": args.threads,
                 "database": "postgresql",
+                "throttling": "on (limits too high to refuse)",
                 "throttle_cache": "redis" if args.cache_url else "local memory",
             },
-            "load": {"tool": "wrk", "connections": args.connections, "wrk_threads": args.wrk_threads},
+            "dataset": "movielens" if args.movielens else "seed_demo",
+            "load": {
+                "tool": "wrk",
+                "connections": args.connections,
+                "get_connections": _connection_counts(args),
+                "wrk_threads": args.wrk_threads,
+            },
+            "machine_load": os.getloadavg(),
             "data": {"users_with_tokens": len(fixture["tokens"]), "videos": len(fixture["videos"])},
             "cpu_count": os.cpu_count(),
             "get_recommendations": recommendations,
@@ -198,6 +225,25 @@ def _log(args):
     return log
 
 
+def _connection_counts(args) -> list[int]:
+    counts = [int(c) for c in args.get_connections.split(",") if c.strip()] or [args.connections]
+    if not all(1 <= c <= 1000 for c in counts):
+        raise SystemExit("--get-connections must be counts from 1 to 1000")
+    return counts
+
+
+def _events_run(psycopg, database_url: str, url: str, post_script: Path, server, args) -> dict:
+    _log(args)("POST /api/events/ ...")
+    before = _count_events(psycopg, database_url)
+    cpu_before = cpu_seconds(server.pid, args.db_name)
+    events = _wrk(url, post_script, args, duration=args.duration)
+    _add_cpu(events, cpu_before, cpu_seconds(server.pid, args.db_name))
+    stored = _count_events(psycopg, database_url) - before
+    events["events_stored"] = stored
+    events["events_stored_per_s"] = round(stored / (events["duration_s"] or 1), 1)
+    return events
+
+
 def _count_events(psycopg, database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT count(*) FROM videos_watchevent").fetchone()[0]
@@ -210,14 +256,15 @@ def _add_cpu(result: dict, before: dict[str, float], after: dict[str, float]) ->
     }
 
 
-def _wrk(url: str, script: Path, args, *, duration: int) -> dict:
+def _wrk(url: str, script: Path, args, *, duration: int, connections: int | None = None) -> dict:
+    connections = connections or args.connections
     completed = subprocess.run(
         [
             "wrk",
             "--threads",
-            str(args.wrk_threads),
+            str(min(args.wrk_threads, connections)),
             "--connections",
-            str(args.connections),
+            str(connections),
             "--duration",
             f"{duration}s",
             "--timeout",
