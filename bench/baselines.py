@@ -2,7 +2,7 @@
 """Ranking baselines on the product's leave-one-out split and sampled negatives (no Django).
 
 Each baseline is fitted on ``split.train`` (the matrix without the held-out pairs) and measured by
-:func:`recommender.ml.evaluate.split_metrics` with the same seed as the model, so it ranks the same
+:func:`recommender.ml.holdout.split_metrics` with the same seed as the model, so it ranks the same
 held-out pair of every user against the same 99 sampled negatives:
 
 * ``popular`` -- how many users watched each video (ties by a seeded random order);
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import loo_split
 
 from recommender.ml.data import InteractionMatrix
-from recommender.ml.evaluate import EvaluationSplit, split_metrics
+from recommender.ml.holdout import EvaluationSplit, split_metrics
 
 ScoreFn = Callable[[Any, Any], np.ndarray]
 

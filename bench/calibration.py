@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
-    from recommender.ml.evaluate import evaluation_split
+    from recommender.ml.holdout import evaluation_split
     from recommender.ml.score import score_pairs
     from recommender.ml.train import train_model
 

@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from recommender.ml.data import InteractionMatrix, pivot  # noqa: E402
-from recommender.ml.evaluate import pair_last_seen  # noqa: E402
+from recommender.ml.holdout import pair_last_seen  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def bias_fallback(data: InteractionMatrix, test: Ratings) -> tuple[np.ndarray, n
     can score (user and movie both in ``data``).  A model cannot score a movie or user it
     never saw (the published folds have a few dozen such ratings); those keep the baseline's
     prediction, for every model alike, so all are scored on every test rating."""
-    from recommender.ml.evaluate import BiasBaseline
+    from recommender.ml.holdout import BiasBaseline
 
     bias = BiasBaseline.fit(data)
     u_known = np.isin(test.user, data.user_ids)
@@ -107,7 +107,7 @@ def fold_rmse(folder: str | Path, fold: int, config, *, refit: bool = True) -> d
     the model is then trained again on the whole base file for the best epoch count (as the
     product does after its evaluation).  See :func:`bias_fallback` for unseen users / movies.
     """
-    from recommender.ml.evaluate import mae, rmse
+    from recommender.ml.metrics import mae, rmse
     from recommender.ml.score import score_pairs
     from recommender.ml.train import train_model
 
@@ -186,9 +186,9 @@ def loo_last_seen(folder: str | Path, ties: str = "recorded") -> tuple[Interacti
 
 
 def loo_split(folder: str | Path, *, ties: str = "recorded", seed: int = 42) -> tuple[InteractionMatrix, Any]:
-    """The full matrix and the leave-one-out :class:`~recommender.ml.evaluate.EvaluationSplit` that
+    """The full matrix and the leave-one-out :class:`~recommender.ml.holdout.EvaluationSplit` that
     :func:`leave_one_out` evaluates a configuration with seed ``seed`` on."""
-    from recommender.ml.evaluate import evaluation_split
+    from recommender.ml.holdout import evaluation_split
 
     data, seen = loo_last_seen(folder, ties)
     return data, evaluation_split(data, seen, holdout_fraction=0.0, seed=seed)

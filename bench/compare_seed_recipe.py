@@ -41,7 +41,7 @@ RECIPE_BATCH = 64
 
 
 def _errors(pred: np.ndarray, actual: np.ndarray) -> dict:
-    from recommender.ml.evaluate import mae, rmse
+    from recommender.ml.metrics import mae, rmse
 
     return {"rmse_stars": round(rmse(pred, actual) * 5, 4), "mae_stars": round(mae(pred, actual) * 5, 4)}
 

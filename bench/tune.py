@@ -33,7 +33,8 @@ import numpy as np
 from common import read_ratings
 
 from recommender.ml.config import PRESETS, TrainConfig
-from recommender.ml.evaluate import BiasBaseline, evaluation_split, rmse, split_metrics
+from recommender.ml.holdout import BiasBaseline, evaluation_split, split_metrics
+from recommender.ml.metrics import rmse
 
 
 def _preset_candidate(preset: str, base: dict[str, Any]) -> dict[str, Any]:

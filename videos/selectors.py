@@ -16,33 +16,13 @@ def latest_event_id() -> int | None:
     return WatchEvent.objects.aggregate(m=Max("id"))["m"]
 
 
-def event_columns(*, up_to_event_id: int) -> tuple[list[int], list[int], list[float]]:
-    """All watch events with id <= ``up_to_event_id`` as three parallel lists.
-
-    Uses ``values_list`` (no model instances) in id order, so "last" aggregation sees events in
-    the order they were stored.
-    """
-    rows = (
-        WatchEvent.objects.filter(id__lte=up_to_event_id)
-        .order_by("id")
-        .values_list("user_id", "video_id", "completion")
-    )
-    users: list[int] = []
-    videos: list[int] = []
-    completions: list[float] = []
-    for user_id, video_id, completion in rows.iterator(chunk_size=20_000):
-        users.append(user_id)
-        videos.append(video_id)
-        completions.append(completion)
-    return users, videos, completions
-
-
 def event_columns_timed(
     *, up_to_event_id: int, after_event_id: int | None = None
 ) -> tuple[list[int], list[int], list[float], list[float]]:
-    """Like ``event_columns`` (events ``after_event_id`` < id <= ``up_to_event_id``), plus each
-    event's ``watched_at`` as POSIX seconds: the model evaluation holds out every viewer's latest
-    watch by time."""
+    """The watch events ``after_event_id`` < id <= ``up_to_event_id`` as four parallel lists: user
+    id, video id, completion and ``watched_at`` as POSIX seconds (the model evaluation holds out
+    every viewer's latest watch by time). ``values_list`` in id order (no model instances), so the
+    "last" aggregation sees events in the order they were stored."""
     qs = WatchEvent.objects.filter(id__lte=up_to_event_id)
     if after_event_id is not None:
         qs = qs.filter(id__gt=after_event_id)

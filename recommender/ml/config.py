@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from recommender.ml.architectures import NAMES as ARCHITECTURES
 from recommender.ml.architectures import REGISTRY
 from recommender.ml.data import AGGREGATES
+from recommender.ml.numbers import is_finite_number
 
 OBJECTIVES = ("completion", "expected_completion")
 
@@ -20,17 +20,6 @@ OBJECTIVES = ("completion", "expected_completion")
 def _is_int(value: Any) -> bool:
     # bool is a subclass of int; ``epochs=True`` is a bug, not a number.
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_finite(value: Any) -> bool:
-    try:
-        return _is_number(value) and math.isfinite(value)
-    except OverflowError:  # an int beyond float range
-        return False
 
 
 def _bounds(low: float | None, high: float | None, open_low: bool, open_high: bool) -> str:
@@ -92,7 +81,7 @@ class Param:
         if self.kind == "int":
             return _is_int(value) and self._in_bounds(value)
         if self.kind == "float":
-            return _is_finite(value) and self._in_bounds(value)
+            return is_finite_number(value) and self._in_bounds(value)
         return (
             isinstance(value, tuple)
             and 0 < len(value) <= (self.max_items or len(value))

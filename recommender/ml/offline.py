@@ -1,8 +1,8 @@
 """Offline evaluation of a training configuration on one interaction matrix.
 
 :func:`offline_evaluate` carves the held-out pairs out of the matrix
-(:func:`~recommender.ml.evaluate.evaluation_split`), trains a model on the rest with the
-given configuration and measures it (:func:`~recommender.ml.evaluate.split_metrics`).
+(:func:`~recommender.ml.holdout.evaluation_split`), trains a model on the rest with the
+given configuration and measures it (:func:`~recommender.ml.holdout.split_metrics`).
 The retrain service records the result on every model version; the published model may
 then be refit on all pairs (see ``recommender/evaluation.py``).  Imports TensorFlow.
 """
@@ -17,8 +17,8 @@ import numpy as np
 
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
-from recommender.ml.evaluate import EvaluationSplit, evaluation_split, split_metrics
 from recommender.ml.features import VideoFeatures
+from recommender.ml.holdout import EvaluationSplit, evaluation_split, split_metrics
 from recommender.ml.score import score_pairs
 from recommender.ml.train import EpochCallback, TrainResult, train_model
 
@@ -29,7 +29,7 @@ class EvaluationUnavailable(ValueError):
 
 @dataclass
 class OfflineEvaluation:
-    """``metrics``: see :func:`~recommender.ml.evaluate.split_metrics`, plus
+    """``metrics``: see :func:`~recommender.ml.holdout.split_metrics`, plus
     ``holdout_fraction``, ``epochs_run`` / ``best_epoch`` of the evaluated training and
     ``seconds`` (split + train + measure).  ``result``: that training (its model saw only
     ``split.train``)."""

@@ -5,7 +5,7 @@ its duration on the model version:
 
 ``stage_read``     the watch events (``values_list``, no model instances), up to the newest id
 ``stage_pivot``    the sparse user × video matrix, with the configuration's aggregation rule
-``stage_evaluate`` held-out figures (``recommender.evaluation``)
+``stage_evaluate`` held-out figures (``recommender.quality``)
 ``stage_train``    the model that is published (the evaluated one, or a refit on every event)
 ``stage_save``     the saved artifact (before scoring: shards on other workers load it)
 ``stage_score``    every unwatched video of every user scored in blocks, the top-N rows written
@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils import timezone
 
-from recommender import evaluation
+from recommender import quality
 from recommender.exceptions import NoTrainingData, RetrainError
+from recommender.gate import gate_decide
 from recommender.locks import retrain_lock
 from recommender.ml.config import DEFAULT_PRESET, TrainConfig, preset_config
 from recommender.ml.data import InteractionMatrix, pivot
+from recommender.ml.numbers import plain
 from recommender.models import ModelVersion, PreparedFeed, Recommendation
 from recommender.services import feeds, publishing, sharding
 from recommender.services.artifacts import artifact_directory_new, artifacts_prune
@@ -42,8 +44,9 @@ from recommender.services.recovery import version_fail, versions_interrupted_fai
 from videos import selectors as video_selectors
 
 if TYPE_CHECKING:
-    from recommender.evaluation import EvaluationOutcome, GateDecision
+    from recommender.gate import GateDecision
     from recommender.ml.train import TrainResult
+    from recommender.quality import EvaluationOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -142,14 +145,6 @@ class Scored:
     score_seconds: float
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars → Python numbers so they can be stored as JSON."""
-    try:
-        return value.item()
-    except AttributeError:
-        return value
-
-
 # ------------------------------------------------------------------------------------ the stages
 
 
@@ -169,7 +164,7 @@ def stage_pivot(run: RetrainRun, events: Events) -> InteractionMatrix:
 
 
 def stage_evaluate(run: RetrainRun, events: Events, data: InteractionMatrix) -> EvaluationOutcome:
-    """Held-out figures of the configuration on these events (``recommender.evaluation``)."""
+    """Held-out figures of the configuration on these events (``recommender.quality``)."""
     run.enter(
         ModelVersion.Stage.EVALUATING, n_users=data.n_users, n_videos=data.n_videos, n_interactions=data.n_interactions
     )
@@ -177,7 +172,7 @@ def stage_evaluate(run: RetrainRun, events: Events, data: InteractionMatrix) -> 
     def epoch_done(epoch: int, total: int, logs: dict[str, Any]) -> None:
         run.epoch_done(epoch, total)
 
-    outcome = evaluation.evaluation_run(
+    outcome = quality.evaluation_run(
         data=data,
         users=events.users,
         videos=events.videos,
@@ -197,13 +192,13 @@ def stage_train(run: RetrainRun, data: InteractionMatrix, outcome: EvaluationOut
     history: list[dict[str, Any]] = []
 
     def epoch_done(epoch: int, total: int, logs: dict[str, Any]) -> None:
-        history.append({"epoch": epoch, **{k: _plain(v) for k, v in logs.items() if k != "epoch"}})
+        history.append({"epoch": epoch, **{k: plain(v) for k, v in logs.items() if k != "epoch"}})
         run.epoch_done(epoch, total, history=list(history))
 
     if outcome.publish_result is not None:
         result: TrainResult = outcome.publish_result
     else:
-        result = train_model(data, outcome.final_config, on_epoch_end=epoch_done)
+        result = train_model(data, outcome.final_config, on_epoch_end=epoch_done, initial_weights=outcome.warm_weights)
     run.clock.lap("train")
     return result
 
@@ -252,7 +247,7 @@ def stage_publish(
     n_pairs_scored = data.n_users * data.n_videos - data.n_interactions
     metrics = {
         **outcome.metrics,
-        **evaluation.served_figures(version=version, n_users=data.n_users, n_videos=data.n_videos),
+        **quality.served_figures(version=version, n_users=data.n_users, n_videos=data.n_videos),
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "train_samples": result.train_samples,
@@ -262,7 +257,7 @@ def stage_publish(
         "scoring_shards": scored.n_shards,
     }
     run.enter(ModelVersion.Stage.PUBLISHING, n_recommendations=scored.n_rows, metrics=metrics)
-    decision = evaluation.gate_decide(version=version, metrics=metrics)
+    decision = gate_decide(version=version, metrics=metrics)
     if not decision.passed and not run.force:
         _version_reject(run, decision, metrics)
         return
@@ -305,7 +300,7 @@ def stages_run(run: RetrainRun) -> None:
     outcome = stage_evaluate(run, events, data)
     result = stage_train(run, data, outcome)
     if not model_is_finite(result.model):
-        decision = evaluation.gate_decide(version=run.version, metrics=outcome.metrics, model_finite=False)
+        decision = gate_decide(version=run.version, metrics=outcome.metrics, model_finite=False)
         _version_reject(run, decision, outcome.metrics, history=result.history)
         return
     stage_save(run, data, outcome, result)
@@ -329,7 +324,7 @@ def retrain(
     Only one retrain runs at a time, whoever starts it: a second caller gets ``AlreadyRunning`` at
     once. Raises ``NoTrainingData`` (nothing is created) when no events exist and ``RetrainError``
     when training or publishing failed (the version is kept with status ``failed`` and its error).
-    The version records held-out metrics; the promotion gate (``recommender.evaluation``) may keep
+    The version records held-out metrics; the promotion gate (``recommender.gate``) may keep
     it as ``rejected`` (the previous version stays active; ``version.gate`` says why) unless
     ``force`` is set.
     """

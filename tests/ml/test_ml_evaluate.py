@@ -8,22 +8,24 @@ import numpy as np
 import pytest
 
 from recommender.ml.data import pivot
-from recommender.ml.evaluate import (
+from recommender.ml.holdout import (
     BiasBaseline,
     EvaluationSplit,
-    catalog_coverage,
     evaluation_split,
     forward_split,
+    matrix_without,
+    pair_last_seen,
+    popularity_scores,
+    split_metrics,
+)
+from recommender.ml.metrics import (
+    catalog_coverage,
     hit_rate_at_k,
     leave_one_out_metrics,
     mae,
-    matrix_without,
     ndcg_at_k,
-    pair_last_seen,
-    popularity_scores,
     ranks_against_negatives,
     rmse,
-    split_metrics,
 )
 
 

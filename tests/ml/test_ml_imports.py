@@ -12,7 +12,7 @@ ML = REPO / "recommender" / "ml"
 
 CHECK = """
 import sys
-import recommender.ml, recommender.ml.config, recommender.ml.data, recommender.ml.evaluate
+import recommender.ml, recommender.ml.config, recommender.ml.data, recommender.ml.holdout, recommender.ml.metrics
 import recommender.ml.architectures
 heavy = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]
 assert not heavy, f'light modules imported {heavy[:5]}'

@@ -4,9 +4,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender import reporting
-from recommender.evaluation import version_evaluate
 from recommender.exceptions import RetrainError
 from recommender.management.commands._versions import version_or_error
+from recommender.quality import version_evaluate
 from recommender.reporting import METRIC_BY_KEY, OBJECTIVE_KEY_METRIC, OBJECTIVE_MEANING, metric_text
 
 # (metric key, label, unit) in display order. Units: "share" of viewers or videos (shown as %),

@@ -1,7 +1,8 @@
-"""Model quality: the offline evaluation of every retrain, the promotion gate, and evaluating a
-stored version against the watches that arrived after it was trained.
+"""Measuring a model's quality: the held-out evaluation of every retrain, and a stored version
+measured against the watches that arrived after it was trained (``manage.py evaluate``). The
+promotion gate that uses these figures is :mod:`recommender.gate`.
 
-The Django side of ``recommender/ml/evaluate.py`` and ``recommender/ml/offline.py``: it reads
+The Django side of ``recommender/ml/holdout.py`` and ``recommender/ml/offline.py``: it reads
 settings and rows, the ML modules do the numbers. TensorFlow is imported inside the functions
 that train or load a model, never at import time.
 
@@ -19,16 +20,15 @@ describe the evaluated sibling trained the same way on less data.
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeGuard
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from recommender.exceptions import RetrainError
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
+from recommender.ml.numbers import json_number
 from recommender.models import ModelVersion, Recommendation
 from recommender.selectors import active_version
 
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 K = 10
-# Gate metrics and whether a larger value is better.
-GATE_METRICS = {"ndcg_at_10": True, "hr_at_10": True, "rmse": False, "mae": False}
-RATING_METRICS = ("rmse", "mae")
 
 
 # ------------------------------------------------------------------------------ during a retrain
@@ -50,14 +47,16 @@ RATING_METRICS = ("rmse", "mae")
 class EvaluationOutcome:
     """``metrics``: what to record on the version (all JSON-able).
 
-    ``publish_model``: the evaluated model when it is to be published as is (``RECOMMENDER_REFIT``
-    off), else ``None``. ``final_config``: the configuration of the training that produces the
-    published model when there is one.
+    ``publish_result``: the evaluated model's training when it is to be published as is
+    (``RECOMMENDER_REFIT`` off), else ``None``. ``final_config``: the configuration of the training
+    that produces the published model when there is one; ``warm_weights``: the weights that
+    training starts from (the evaluated model's, for a warm refit), ``None`` for a fresh model.
     """
 
     metrics: dict[str, Any]
     final_config: TrainConfig
     publish_result: Any = None
+    warm_weights: list[Any] | None = None
 
 
 def evaluation_run(
@@ -80,7 +79,7 @@ def evaluation_run(
         return EvaluationOutcome({"evaluation": "skipped", "evaluation_note": note}, config)
 
     from recommender.calibration import held_out_calibration
-    from recommender.ml.evaluate import pair_last_seen
+    from recommender.ml.holdout import pair_last_seen
     from recommender.ml.offline import EvaluationUnavailable, offline_evaluate
 
     last_seen = pair_last_seen(data, users, videos, times)
@@ -104,16 +103,41 @@ def evaluation_run(
         if name in ("epochs_run", "best_epoch", "seconds"):
             metrics[f"evaluation_{name}"] = value
         else:
-            metrics[name] = _json_number(value)
+            metrics[name] = json_number(value)
     result = evaluation.result
     # The viewer-facing "match" figure: raw score -> observed completion on the held-out watches.
     metrics["calibration"] = held_out_calibration(result.model, evaluation.split)
     if settings.RECOMMENDER_REFIT:
-        metrics["refit"] = True
-        final = config.replace(epochs=max(1, result.best_epoch), validation_fraction=0.0)
-        return EvaluationOutcome(metrics, final)
+        return _refit_outcome(metrics, config, result)
     metrics["refit"] = False
     return EvaluationOutcome(metrics, config, publish_result=result)
+
+
+def _refit_outcome(metrics: dict[str, Any], config: TrainConfig, result: Any) -> EvaluationOutcome:
+    """How the published model is trained on every pair after the evaluation.
+
+    Warm (``RECOMMENDER_REFIT_WARM_EPOCHS`` > 0): the evaluated model, which has seen every pair
+    but the held-out ones, trains that many more epochs on all of them, continuing its learning-rate
+    schedule; a fraction of a second full training. Cold (0): a fresh model trains for as many
+    epochs as the evaluated one needed.
+    """
+    from recommender.ml.train import warm_start_weights
+
+    metrics["refit"] = True
+    best = max(1, result.best_epoch)
+    warm_epochs = int(settings.RECOMMENDER_REFIT_WARM_EPOCHS)
+    weights = warm_start_weights(result.model, config) if warm_epochs > 0 else None
+    if weights is None:
+        metrics["refit_epochs"] = best
+        return EvaluationOutcome(metrics, config.replace(epochs=best, validation_fraction=0.0))
+    metrics["refit_epochs"] = warm_epochs
+    metrics["refit_warm"] = True
+    final = config.replace(
+        epochs=warm_epochs,
+        validation_fraction=0.0,
+        learning_rate=config.learning_rate * config.lr_decay**best,
+    )
+    return EvaluationOutcome(metrics, final, warm_weights=weights)
 
 
 def served_figures(*, version: ModelVersion, n_users: int, n_videos: int) -> dict[str, float]:
@@ -127,134 +151,6 @@ def served_figures(*, version: ModelVersion, n_users: int, n_videos: int) -> dic
         "users_served_share": round(served / n_users, 6) if n_users else 0.0,
         f"coverage_at_{K}": round(covered / n_videos, 6) if n_videos else 0.0,
     }
-
-
-@dataclass
-class GateDecision:
-    """The promotion gate's verdict on a new version."""
-
-    passed: bool
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    compared_with: int | None = None
-
-    @property
-    def reason(self) -> str:
-        failed = [c["detail"] for c in self.checks if not c["passed"]]
-        return "; ".join(failed) if failed else "all checks passed"
-
-    def as_json(self, *, forced: bool = False) -> dict[str, Any]:
-        return {
-            "passed": self.passed,
-            "forced": forced,
-            "reason": self.reason,
-            "compared_with": self.compared_with,
-            "checks": self.checks,
-        }
-
-
-def gate_settings() -> tuple[str, float, int, float]:
-    """(metric, tolerance, min evaluated users, min share of users served), validated."""
-    metric = settings.RECOMMENDER_GATE_METRIC
-    if metric not in GATE_METRICS:
-        raise ImproperlyConfigured(f"RECOMMENDER_GATE_METRIC must be one of {', '.join(GATE_METRICS)}, got {metric!r}")
-    tolerance = float(settings.RECOMMENDER_GATE_TOLERANCE)
-    if not 0 <= tolerance < 1:
-        raise ImproperlyConfigured(f"RECOMMENDER_GATE_TOLERANCE must be in [0, 1), got {tolerance!r}")
-    share = float(settings.RECOMMENDER_GATE_MIN_USER_SHARE)
-    if not 0 <= share <= 1:
-        raise ImproperlyConfigured(f"RECOMMENDER_GATE_MIN_USER_SHARE must be in [0, 1], got {share!r}")
-    min_users = int(settings.RECOMMENDER_GATE_MIN_EVAL_USERS)
-    return metric, tolerance, min_users, share
-
-
-def gate_decide(*, version: ModelVersion, metrics: dict[str, Any], model_finite: bool = True) -> GateDecision:
-    """May ``version`` (scored and written, not active) replace the active version?
-
-    Three checks, all must pass:
-
-    * **finite** -- every weight and every evaluated score is a finite number;
-    * **served** -- at least ``RECOMMENDER_GATE_MIN_USER_SHARE`` of the users the version learned
-      from got recommendations;
-    * **metric** -- ``RECOMMENDER_GATE_METRIC`` is not worse than the active version's by more than
-      ``RECOMMENDER_GATE_TOLERANCE`` (relative). Compared only when both versions measured it on
-      at least ``RECOMMENDER_GATE_MIN_EVAL_USERS`` users (fewer make the figure noise), and, for
-      RMSE / MAE, with the same objective (``expected_completion`` predicts lower completions by
-      design); otherwise the check passes and says why it was not compared.
-    """
-    metric, tolerance, min_users, min_share = gate_settings()
-    checks: list[dict[str, Any]] = []
-
-    finite = model_finite and metrics.get("scores_finite", True) is not False
-    checks.append(
-        {
-            "name": "finite",
-            "passed": finite,
-            "detail": "all scores are finite" if finite else "the model produced non-finite weights or scores",
-        }
-    )
-
-    share = metrics.get("users_served_share")
-    served_ok = share is not None and share >= min_share
-    checks.append(
-        {
-            "name": "served",
-            "passed": served_ok,
-            "detail": (
-                f"{_pct(share)} of users got recommendations (minimum {_pct(min_share)})"
-                if share is not None
-                else "no recommendations were written"
-            ),
-        }
-    )
-
-    active = active_version()
-    if active is not None and active.pk == version.pk:
-        active = None
-    checks.append(_metric_check(metric, tolerance, min_users, metrics, version, active))
-    return GateDecision(
-        passed=all(c["passed"] for c in checks),
-        checks=checks,
-        compared_with=active.pk if active is not None else None,
-    )
-
-
-def _metric_check(
-    metric: str,
-    tolerance: float,
-    min_users: int,
-    metrics: dict[str, Any],
-    version: ModelVersion,
-    active: ModelVersion | None,
-) -> dict[str, Any]:
-    check: dict[str, Any] = {"name": "metric", "metric": metric, "passed": True}
-    count_key = "n_rated" if metric in RATING_METRICS else "n_ranked"
-    new = metrics.get(metric)
-    if active is None:
-        return {**check, "detail": f"{metric}: no active version to compare with"}
-    old_metrics = active.metrics or {}
-    old = old_metrics.get(metric)
-    check.update(new=new, active=old)
-    if not _is_number(new) or not _is_number(old):
-        return {**check, "detail": f"{metric}: not measured on both versions, not compared"}
-    if min(metrics.get(count_key) or 0, old_metrics.get(count_key) or 0) < min_users:
-        return {
-            **check,
-            "detail": f"{metric}: fewer than {min_users} evaluated users on one of the versions, not compared",
-        }
-    if metric in RATING_METRICS and active.objective != version.objective:
-        return {
-            **check,
-            "detail": f"{metric}: objectives differ ({active.objective} vs {version.objective}), not compared",
-        }
-    higher_is_better = GATE_METRICS[metric]
-    limit = old * (1 - tolerance) if higher_is_better else old * (1 + tolerance)
-    passed = new >= limit if higher_is_better else new <= limit
-    word = "at least" if higher_is_better else "at most"
-    detail = (
-        f"{metric} {new:.4f} vs {old:.4f} of active version {active.pk} "
-        f"({'within' if passed else 'outside'} the tolerance of {tolerance:.0%}: needs {word} {limit:.4f})"
-    )
-    return {**check, "passed": passed, "limit": limit, "detail": detail}
 
 
 # ------------------------------------------------------------------------------ evaluate command
@@ -295,7 +191,7 @@ def _forward(version: ModelVersion) -> tuple[dict[str, Any] | None, str]:
     import numpy as np
 
     from recommender.ml.artifact import load_artifact
-    from recommender.ml.evaluate import forward_split, split_metrics
+    from recommender.ml.holdout import forward_split, split_metrics
     from recommender.ml.score import score_pairs
     from videos import selectors as video_selectors
 
@@ -337,26 +233,5 @@ def _forward(version: ModelVersion) -> tuple[dict[str, Any] | None, str]:
         seed=artifact.config.seed,
         max_ranked_users=settings.RECOMMENDER_EVAL_MAX_USERS,
     )
-    figures.update({name: _json_number(value) for name, value in measured.items()})
+    figures.update({name: json_number(value) for name, value in measured.items()})
     return figures, f"{len(split.rated_user)} (viewer, video) pair(s) watched after event {version.last_event_id}"
-
-
-# ------------------------------------------------------------------------------ helpers
-
-
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _json_number(value: Any) -> Any:
-    try:
-        value = value.item()  # numpy scalar
-    except AttributeError:
-        pass
-    if isinstance(value, float):
-        return round(value, 6) if math.isfinite(value) else None
-    return value
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
