@@ -29,8 +29,7 @@ def _positive_int(name: str, default: int) -> int:
 # with DJANGO_DEBUG=1; `make run`, `make demo` and the test suite (pyproject.toml) ask for it.
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 _INSECURE_KEY = "django-insecure-local-development-key-change-me-in-production"
-# Keys that must never sign anything in production: the development default and the placeholder
-# of .env.example.
+# Never accepted in production: the development key and the placeholder of .env.example.
 _REFUSED_KEYS = {_INSECURE_KEY, "change-me-to-a-long-random-string"}
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=_INSECURE_KEY)
 if not DEBUG and SECRET_KEY in _REFUSED_KEYS:
@@ -343,6 +342,9 @@ RECOMMENDER_EVAL_MAX_USERS = env.int("RECOMMENDER_EVAL_MAX_USERS", default=20_00
 # the evaluated one needed); false: the evaluated model (which never saw the held-out watches) is
 # published, one training instead of two.
 RECOMMENDER_REFIT = env.bool("RECOMMENDER_REFIT", default=True)
+# With the refit on: > 0 continues training the evaluated model on every watch for this many epochs
+# (warm start); 0 trains a fresh model for as many epochs as the evaluated one needed.
+RECOMMENDER_REFIT_WARM_EPOCHS = env.int("RECOMMENDER_REFIT_WARM_EPOCHS", default=0)
 # Promotion gate: a new version replaces the active one only if its scores are finite, at least
 # RECOMMENDER_GATE_MIN_USER_SHARE of its viewers got recommendations, and RECOMMENDER_GATE_METRIC
 # (ndcg_at_10, hr_at_10, rmse or mae) is not worse than the active version's by more than

@@ -49,6 +49,43 @@ def test_refit_off_publishes_the_evaluated_model(watch_history, fast_config, set
 
 
 @pytest.mark.django_db
+def test_warm_refit_continues_the_evaluated_model(watch_history, fast_config, settings, monkeypatch):  # noqa: F811
+    from recommender.ml import offline
+    from recommender.ml import train as train_module
+
+    settings.RECOMMENDER_REFIT_WARM_EPOCHS = 2
+    starts = []
+    real = train_module.train_model
+
+    def spy(data, config, **kwargs):
+        starts.append(kwargs.get("initial_weights"))
+        result = real(data, config, **kwargs)
+        if kwargs.get("initial_weights") is None:
+            spy.evaluated = [w.copy() for w in result.model.get_weights()]
+        return result
+
+    monkeypatch.setattr(train_module, "train_model", spy)
+    monkeypatch.setattr(offline, "train_model", spy)
+    version = retrain(config=fast_config)
+    m = version.metrics
+    assert m["refit"] is True and m["refit_warm"] is True and m["refit_epochs"] == 2
+    # the published model trained 2 epochs on every pair, starting from the evaluated model's weights
+    assert len(version.history) == m["epochs_run"] == 2
+    assert all(h["val_loss"] is None for h in version.history)
+    assert len(starts) == 2 and starts[0] is None and starts[1] is not None
+    assert all((a == b).all() for a, b in zip(starts[1], spy.evaluated, strict=True))
+    assert version.status == ModelVersion.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_cold_refit_records_its_epochs(watch_history, fast_config, settings):  # noqa: F811
+    settings.RECOMMENDER_REFIT_WARM_EPOCHS = 0
+    version = retrain(config=fast_config)
+    assert "refit_warm" not in version.metrics
+    assert version.metrics["refit_epochs"] == version.metrics["evaluation_best_epoch"] == len(version.history)
+
+
+@pytest.mark.django_db
 def test_evaluation_can_be_switched_off(watch_history, fast_config, settings):  # noqa: F811
     settings.RECOMMENDER_EVALUATE = False
     version = retrain(config=fast_config)

@@ -73,7 +73,7 @@ class TrainResult:
     held-out observed pairs; empty when there was no validation split.  For
     ``expected_completion`` these errors are inflated by design (the model predicts
     completion *if recommended*, lower than the completion of a watched video); rank
-    with :mod:`recommender.ml.evaluate` instead.
+    with :mod:`recommender.ml.holdout` instead.
     ``samples_per_s``: training samples / seconds spent in training steps.
     """
 
@@ -299,9 +299,12 @@ def train_model(
     on_epoch_end: EpochCallback | None = None,
     jit_compile: bool | None = None,
     features: VideoFeatures | None = None,
+    initial_weights: list[np.ndarray] | None = None,
 ) -> TrainResult:
-    """Train a fresh model on ``data`` (``features``: the videos' side information, used with
-    ``config.video_features``).
+    """Train a model on ``data`` (``features``: the videos' side information, used with
+    ``config.video_features``): a fresh one, or with ``initial_weights`` one that starts from the
+    weights of a model of the same configuration and shape (``model.get_weights()``), e.g. to
+    continue training the evaluated model on every pair (see :func:`warm_start_weights`).
 
     Seeded: the same data and config give identical weights.  With at least
     ``config.min_validation_samples`` observed pairs, a random
@@ -355,6 +358,8 @@ def train_model(
         bags[VIDEO_FEATURES] = video_bag
         epoch_data.excluded = np.bincount(tr_v, minlength=data.n_videos) == 0
     model = build_model(data.n_users, data.n_videos, config, bags)
+    if initial_weights is not None:
+        model.set_weights(initial_weights)  # before the averaging copies them
     ema = _Ema(model, config.ema) if config.ema > 0 else None
     run_epoch = _make_epoch_fn(model, config, jit_compile, ema)
 
@@ -443,3 +448,12 @@ def train_model(
         seconds=time.perf_counter() - t_start,
         holdout=holdout,
     )
+
+
+def warm_start_weights(model: keras.Model, config: TrainConfig) -> list[np.ndarray] | None:
+    """The weights a refit on every pair may start from: ``model``'s, when its configuration has no
+    per-data lookup tables (``user_history`` or ``video_features`` bags are built from the data
+    they were trained on and must be built afresh); else ``None`` (train from scratch)."""
+    if config.user_history > 0 or config.video_features:
+        return None
+    return [np.array(w) for w in model.get_weights()]
