@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     from recommender.ml.config import preset_config
     from recommender.ml.holdout import evaluation_split, split_metrics
-    from recommender.ml.offline import offline_evaluate
+    from recommender.ml.offline import offline_evaluate, warm_start_weights
     from recommender.ml.score import score_pairs
-    from recommender.ml.train import train_model, warm_start_weights
+    from recommender.ml.train import train_model
 
     data, seen = loo_last_seen(args.dataset)
     future = evaluation_split(data, seen, holdout_fraction=0.0, seed=args.seed)

@@ -121,7 +121,7 @@ def _refit_outcome(metrics: dict[str, Any], config: TrainConfig, result: Any) ->
     schedule; a fraction of a second full training. Cold (0): a fresh model trains for as many
     epochs as the evaluated one needed.
     """
-    from recommender.ml.train import warm_start_weights
+    from recommender.ml.offline import warm_start_weights
 
     metrics["refit"] = True
     best = max(1, result.best_epoch)

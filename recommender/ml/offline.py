@@ -79,3 +79,12 @@ def offline_evaluate(
         seconds=round(time.perf_counter() - started, 4),
     )
     return OfflineEvaluation(metrics=metrics, result=result, split=split)
+
+
+def warm_start_weights(model: Any, config: TrainConfig) -> list[np.ndarray] | None:
+    """The weights a refit on every pair may start from: ``model``'s, when its configuration has no
+    per-data lookup tables (``user_history`` or ``video_features`` bags are built from the data
+    they were trained on and must be built afresh); else ``None`` (train from scratch)."""
+    if config.user_history > 0 or config.video_features:
+        return None
+    return [np.array(w) for w in model.get_weights()]

@@ -302,9 +302,8 @@ def train_model(
     initial_weights: list[np.ndarray] | None = None,
 ) -> TrainResult:
     """Train a model on ``data`` (``features``: the videos' side information, used with
-    ``config.video_features``): a fresh one, or with ``initial_weights`` one that starts from the
-    weights of a model of the same configuration and shape (``model.get_weights()``), e.g. to
-    continue training the evaluated model on every pair (see :func:`warm_start_weights`).
+    ``config.video_features``), fresh or from ``initial_weights`` (``model.get_weights()`` of a
+    model of the same configuration and shape; see ``offline.warm_start_weights``).
 
     Seeded: the same data and config give identical weights.  With at least
     ``config.min_validation_samples`` observed pairs, a random
@@ -448,12 +447,3 @@ def train_model(
         seconds=time.perf_counter() - t_start,
         holdout=holdout,
     )
-
-
-def warm_start_weights(model: keras.Model, config: TrainConfig) -> list[np.ndarray] | None:
-    """The weights a refit on every pair may start from: ``model``'s, when its configuration has no
-    per-data lookup tables (``user_history`` or ``video_features`` bags are built from the data
-    they were trained on and must be built afresh); else ``None`` (train from scratch)."""
-    if config.user_history > 0 or config.video_features:
-        return None
-    return [np.array(w) for w in model.get_weights()]
