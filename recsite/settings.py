@@ -241,9 +241,6 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 # Crash safety: a task is acknowledged only after it finished, and handed to another worker if the
@@ -322,6 +319,9 @@ RECOMMENDER_OBJECTIVE = env("RECOMMENDER_OBJECTIVE", default="expected_completio
 # Inactive versions whose recommendation rows are kept for an instant rollback (older ones are
 # pruned after each publish so the table does not grow without bound).
 RECOMMENDATION_VERSIONS_KEPT = env.int("RECOMMENDATION_VERSIONS_KEPT", default=5)
+# Of those, the newest this many also keep their prepared feeds (ready-to-send JSON, several KB per
+# viewer and language); an older one rolled back to is served from its rows until `prepare_feeds`.
+PREPARED_FEED_VERSIONS_KEPT = env.int("PREPARED_FEED_VERSIONS_KEPT", default=1)
 # predict_matrix refuses to print more cells than this.
 PREDICT_MATRIX_MAX_CELLS = env.int("PREDICT_MATRIX_MAX_CELLS", default=10_000)
 # A video watched at least this far counts as finished and is never recommended again.

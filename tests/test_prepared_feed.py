@@ -213,6 +213,23 @@ def test_pruning_removes_the_prepared_feeds_of_pruned_versions(make_user, catalo
     assert PreparedFeed.objects.filter(version=active).count() == len(LANGUAGES)
 
 
+def test_only_the_newest_inactive_versions_keep_their_prepared_feeds(make_user, catalog, settings):
+    settings.PREPARED_FEED_VERSIONS_KEPT = 1
+    ann = make_user("ann")
+    older = publish([(ann, catalog[1], 0.5, None)], status=ModelVersion.Status.RETIRED)
+    newer = publish([(ann, catalog[2], 0.5, None)], status=ModelVersion.Status.RETIRED)
+    active = publish([(ann, catalog[3], 0.5, None)])
+    assert publishing.recommendations_prune(keep=5) == 0  # every version keeps its rows ...
+    # ... but only the active version and the newest inactive one keep their prepared feeds
+    assert set(PreparedFeed.objects.values_list("version_id", flat=True)) == {newer.pk, active.pk}
+    assert Recommendation.objects.filter(version=older).exists()
+    # serving the older version again (as a rollback does) reads it from its rows
+    ModelVersion.objects.filter(pk=active.pk).update(status=ModelVersion.Status.RETIRED)
+    ModelVersion.objects.filter(pk=older.pk).update(status=ModelVersion.Status.ACTIVE)
+    active_version_cache_clear()
+    assert [r["video"]["id"] for r in api_feed(ann)["results"]] == [catalog[1].pk]
+
+
 def test_editing_a_video_or_category_drops_the_feeds_that_show_it(make_user, catalog):
     ann, bob = make_user("ann"), make_user("bob")
     publish([(ann, catalog[1], 0.5, None), (bob, catalog[2], 0.5, None)])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -131,8 +132,25 @@ def recommendations_prune(*, keep: int) -> int:
         version.save(update_fields=["metrics", "n_recommendations"])
     if pruned:
         logger.info("Pruned the recommendations of model versions %s", [v.pk for v in pruned])
+    _prepared_feeds_prune(keep=settings.PREPARED_FEED_VERSIONS_KEPT)
     artifacts_prune()
     return len(pruned)
+
+
+def _prepared_feeds_prune(*, keep: int) -> None:
+    """Drop the prepared feeds of all but the newest ``keep`` inactive versions (the active
+    version's stay). Their rows stay, so such a version can still be activated; it is then served
+    from the rows (``manage.py prepare_feeds`` prepares it again)."""
+    inactive = (
+        PreparedFeed.objects.exclude(version__status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.RUNNING])
+        .order_by("-version_id")
+        .values_list("version_id", flat=True)
+        .distinct()
+    )
+    dropped = list(inactive)[max(keep, 0) :]
+    if dropped:
+        PreparedFeed.objects.filter(version_id__in=dropped).delete()
+        logger.info("Dropped the prepared feeds of model versions %s", dropped)
 
 
 def version_rollback(*, version: ModelVersion | None = None) -> ModelVersion:
