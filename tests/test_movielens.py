@@ -152,3 +152,44 @@ def test_malformed_files_name_the_line_and_store_nothing(ml100k, ml_latest):
         call_command("load_movielens", str(ml_latest))
     # all-or-nothing: the failed loads left no users, videos or events behind
     assert (WatchEvent.objects.count(), Video.objects.count(), get_user_model().objects.count()) == (0, 0, 0)
+
+
+def _table_structure() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [WatchEvent._meta.db_table])
+        indexes = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass",
+            [WatchEvent._meta.db_table],
+        )
+        return indexes | {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_import_rebuilds_every_index_and_constraint_on_postgresql(ml100k):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the bulk path is PostgreSQL's")
+    structure = _table_structure()
+    assert len(structure) >= 7  # primary key, four indexes, check, two foreign keys
+    assert movielens_load(ml100k).events_created == 5  # an empty table: indexes dropped and rebuilt
+    assert _table_structure() == structure
+    # a watch stored since then (not from the file): the second import merges, skipping stored events
+    WatchEvent.objects.create(
+        user=get_user_model().objects.get(username="ml-1"), video=Video.objects.first(), completion=1
+    )
+    assert movielens_load(ml100k).events_created == 0
+    assert WatchEvent.objects.count() == 6 and _table_structure() == structure
+    # the rebuilt constraints still hold: a watch of a user that does not exist is refused
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WatchEvent.objects.create(user_id=10**9, video=Video.objects.first(), completion=0.5)
+    # file order is id order, and repeated ratings keep the first one
+    ids = list(
+        WatchEvent.objects.filter(source=WatchEvent.Source.IMPORT).order_by("id").values_list("watched_at", flat=True)
+    )
+    assert len(ids) == 5

@@ -126,6 +126,7 @@ class WatchEvent(models.Model):
         verbose_name=_("user"),
         on_delete=models.CASCADE,
         related_name="watch_events",
+        db_index=False,  # the (user, video) index serves every lookup by user
     )
     video = models.ForeignKey(Video, verbose_name=_("video"), on_delete=models.CASCADE, related_name="watch_events")
     completion = models.FloatField(

@@ -20,6 +20,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -218,17 +219,25 @@ def _lookup(mapping: dict[int, int], keys: np.ndarray) -> np.ndarray:
 
 
 def _events_frame(data: MovieLensData, user_pk: np.ndarray, video_pk: np.ndarray) -> pd.DataFrame:
+    """The events as numbers only (the database formats the time and the client event id), in file
+    order; a repeated (user, movie) keeps its first rating, as the stored events' unique client
+    event id would."""
     ratings = data.ratings
+    key = user_pk.astype(np.int64) * (int(ratings.movie_id.max(initial=0)) + 1) + ratings.movie_id
+    _unique, first = np.unique(key, return_index=True)
+    keep = np.sort(first)
     return pd.DataFrame(
         {
-            "user_id": user_pk,
-            "video_id": video_pk,
-            "completion": np.clip(ratings.rating / data.max_rating, 0.0, 1.0),
-            "watched_at": pd.to_datetime(ratings.timestamp, unit="s", utc=True),
-            "source": str(WatchEvent.Source.IMPORT),
-            "client_event_id": EXTERNAL_PREFIX + pd.Series(ratings.movie_id).astype(str),
+            "user_id": user_pk[keep],
+            "video_id": video_pk[keep],
+            "completion": np.clip(ratings.rating[keep] / data.max_rating, 0.0, 1.0),
+            "timestamp": ratings.timestamp[keep],
+            "movie_id": ratings.movie_id[keep],
         }
     )
+
+
+_COLUMNS = "user_id, video_id, completion, watched_at, source, client_event_id"
 
 
 def _write_events(frame: pd.DataFrame, batch_size: int) -> None:
@@ -236,17 +245,26 @@ def _write_events(frame: pd.DataFrame, batch_size: int) -> None:
     if connection.vendor == "postgresql":
         _copy_events(frame)
         return
+    source = str(WatchEvent.Source.IMPORT)
+    watched = pd.to_datetime(frame.timestamp, unit="s", utc=True)
     WatchEvent.objects.bulk_create(
         (
             WatchEvent(
-                user_id=row.user_id,
-                video_id=row.video_id,
-                completion=row.completion,
-                watched_at=row.watched_at.to_pydatetime(),
-                source=row.source,
-                client_event_id=row.client_event_id,
+                user_id=user_id,
+                video_id=video_id,
+                completion=completion,
+                watched_at=when.to_pydatetime(),
+                source=source,
+                client_event_id=f"{EXTERNAL_PREFIX}{movie_id}",
             )
-            for row in frame.itertuples(index=False)
+            for user_id, video_id, completion, when, movie_id in zip(
+                frame.user_id.tolist(),
+                frame.video_id.tolist(),
+                frame.completion.tolist(),
+                watched,
+                frame.movie_id.tolist(),
+                strict=True,
+            )
         ),
         batch_size=batch_size,
         ignore_conflicts=True,
@@ -254,25 +272,71 @@ def _write_events(frame: pd.DataFrame, batch_size: int) -> None:
 
 
 def _copy_events(frame: pd.DataFrame) -> None:
-    """PostgreSQL: COPY into a temporary table, then one INSERT (in file order) that skips stored events."""
+    """PostgreSQL: COPY the numbers into a temporary table, then one INSERT (in file order) that
+    formats the rest and skips stored events. Into an empty events table (a first import) the
+    table's indexes (but the primary key) and foreign keys are dropped for the INSERT and rebuilt
+    after it, in the same transaction (other sessions wait for it, then see everything at once):
+    building an index once is several times faster than updating it a million times, and one
+    validation query replaces a million deferred foreign-key checks."""
     table = WatchEvent._meta.db_table
-    columns = "user_id, video_id, completion, watched_at, source, client_event_id"
     with connection.cursor() as cursor:
         # A second load in the same transaction (tests, scripts) finds the table of the first one.
         cursor.execute("DROP TABLE IF EXISTS movielens_events")
         cursor.execute(
             "CREATE TEMPORARY TABLE movielens_events (n bigserial, user_id bigint, video_id bigint, "
-            "completion double precision, watched_at timestamptz, source varchar(10), client_event_id varchar(64)) "
-            "ON COMMIT DROP"
+            "completion double precision, ts bigint, movie_id bigint) ON COMMIT DROP"
         )
+        columns = "user_id, video_id, completion, ts, movie_id"
         with cursor.cursor.copy(f"COPY movielens_events ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
             for start in range(0, len(frame), 500_000):
                 buffer = io.StringIO()
                 frame.iloc[start : start + 500_000].to_csv(buffer, header=False, index=False)
                 copy.write(buffer.getvalue())
+        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})")
+        rebuild = _drop_secondary_structures(cursor, table) if cursor.fetchone()[0] else []
+        # Nothing stored yet, nothing repeated in the frame: no conflict to look for.
+        skip_stored = "" if rebuild else " ON CONFLICT DO NOTHING"
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM movielens_events ORDER BY n ON CONFLICT DO NOTHING"
+            f"INSERT INTO {table} ({_COLUMNS}) SELECT user_id, video_id, completion, to_timestamp(ts), %s, "
+            f"%s || movie_id FROM movielens_events ORDER BY n{skip_stored}",
+            [str(WatchEvent.Source.IMPORT), EXTERNAL_PREFIX],
         )
+        for statement in rebuild:
+            cursor.execute(statement)
+
+
+def _drop_secondary_structures(cursor: Any, table: str) -> list[str]:
+    """Drop ``table``'s indexes (but the primary key and those behind constraints) and its foreign
+    keys; return the statements that create them again, as the catalog defines them."""
+    cursor.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+        " WHERE i.indrelid = %s::regclass AND NOT i.indisprimary"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+        [table],
+    )
+    foreign_keys = cursor.fetchall()
+    quoted = connection.ops.quote_name(table)
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # index builds sort in memory
+    # Run the checks still pending from this transaction's earlier writes (the users and videos
+    # just created): a table with pending trigger events cannot be altered.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for name, _definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return (
+        [definition for _name, definition in indexes]
+        + [
+            f"ALTER TABLE {quoted} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}"
+            for name, definition in foreign_keys
+        ]
+        + ["SET CONSTRAINTS ALL DEFERRED"]
+    )
 
 
 @transaction.atomic
