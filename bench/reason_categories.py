@@ -12,8 +12,8 @@ and ``manage.py retrain``) and prints JSON with two figures over every viewer's 
     DJANGO_DEBUG=1 DATABASE_URL=postgres://... .venv/bin/python bench/reason_categories.py [--recompute]
 
 ``--recompute`` first rewrites the version's reasons with ``recommender.reasons.reasons_assign`` (loads
-the version's artifact: imports TensorFlow), as the publish stage does; run once without and once with
-it for "before" and "after".
+the version's artifact: imports TensorFlow), by the rule the scorer applies when it publishes; useful
+for a version published before that rule.
 """
 
 from __future__ import annotations

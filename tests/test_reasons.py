@@ -6,17 +6,26 @@ import numpy as np
 
 from recommender.feed import recommendation_feed
 from recommender.ml.data import pivot
+from recommender.ml.score import reasons_for
 from recommender.models import ModelVersion, Recommendation
-from recommender.reasons import reason_choose, reasons_assign
-from videos.models import Video
+from recommender.reasons import reasons_assign
+from videos.models import Video, WatchEvent
 
 
-def test_reason_choose_takes_the_most_similar_or_none():
-    picks = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
-    watched = np.array([[0.6, 0.8], [1.0, 0.0]], dtype=np.float32)
-    assert reason_choose(picks, watched, min_similarity=0.5).tolist() == [1, 0]
-    assert reason_choose(picks, watched, min_similarity=0.9).tolist() == [1, -1]
-    assert reason_choose(picks, watched[:0]).tolist() == [-1, -1]
+def test_reasons_for_takes_the_most_similar_well_watched_video_or_none():
+    # videos 0, 1: picks; 2, 3: watched (3 only 10 % through); 4: watched, not eligible (a short clip)
+    unit = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    picks, watched = np.array([0, 1]), np.array([2, 3, 4])
+    done = np.array([1.0, 0.1, 1.0])
+    eligible = np.array([True, True, True, True, False])
+    strict = {"eligible": eligible}
+    assert reasons_for(picks, watched, done, unit, min_similarity=0.5, **strict).tolist() == [2, 2]
+    assert reasons_for(picks, watched, done, unit, min_similarity=0.7, **strict).tolist() == [-1, 2]
+    assert reasons_for(picks, watched[:0], done[:0], unit, min_similarity=0.5).tolist() == [-1, -1]
+    # the default (no threshold) names the most similar well-watched video, ineligible ones included
+    assert reasons_for(picks, watched, done, unit).tolist() == [2, 4]
+    # ... and any watched video when none was watched well
+    assert reasons_for(picks, watched[1:2], done[1:2], unit).tolist() == [3, 3]
 
 
 def test_reasons_assign_skips_short_clips_barely_watched_videos_and_dissimilar_picks(make_user, db):
@@ -46,3 +55,21 @@ def test_reasons_assign_skips_short_clips_barely_watched_videos_and_dissimilar_p
     assert first.reason_video == piano and first.reason_text == "Because you watched “Piano lesson”"
     assert second.reason_video is None and second.reason == {"kind": "viewers_like_you"}
     assert second.reason_text == "Popular with viewers like you"
+
+
+def test_a_retrain_never_names_a_short_clip_or_a_barely_watched_video(make_user, fast_config, settings):
+    from recommender.services import retrain
+
+    settings.RECOMMENDER_EVALUATE = False
+    videos = [Video.objects.create(title=f"V{i}", duration_seconds=6 if i % 3 == 0 else 600) for i in range(12)]
+    for u in range(12):
+        viewer = make_user(f"viewer{u}")
+        for i in range(u % 4, 12, 2):  # half of the catalogue each, short clips included, all well watched
+            WatchEvent.objects.create(user=viewer, video=videos[i], completion=1.0 if i % 5 else 0.2)
+    version = retrain(config=fast_config)
+    rows = Recommendation.objects.filter(version=version).select_related("reason_video")
+    assert rows.exists()
+    named = [row.reason_video for row in rows if row.reason_video is not None]
+    assert not [video for video in named if video.duration_seconds == 6]
+    done = {(e.user_id, e.video_id): e.completion for e in WatchEvent.objects.all()}
+    assert all(done[(row.user_id, row.reason_video_id)] >= 0.5 for row in rows if row.reason_video_id)

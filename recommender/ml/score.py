@@ -129,6 +129,8 @@ def score_top_n(
     exclude_watched: bool = True,
     block_pairs: int = 2_000_000,
     threads: int | None = None,
+    reason_eligible: np.ndarray | None = None,
+    reason_min_similarity: float | None = None,
 ) -> TopN:
     """Top-``top_n`` videos for every user (or the rows ``user_indices``: a shard),
     with the watched video that explains each recommendation.
@@ -142,6 +144,12 @@ def score_top_n(
     float32 bit (BLAS chooses its kernels by block shape), so two candidates within
     ~1e-7 of each other may swap places.  ``exclude_watched`` drops every video with an
     entry in ``data.matrix`` for that user (explicit 0.0 included).
+
+    Reasons: by default the most similar watched video, preferring those watched at least
+    ``REASON_MIN_COMPLETION`` through.  With ``reason_min_similarity`` the rule is strict: only
+    such well-watched videos that ``reason_eligible`` (bool per video index; e.g. not a short
+    clip) allows may explain a pick, and a pick whose most similar one has a cosine below
+    ``reason_min_similarity`` gets no reason (``-1``).
     """
     if not isinstance(top_n, (int, np.integer)) or isinstance(top_n, bool) or top_n < 1:
         raise ValueError(f"top_n must be an integer >= 1, got {top_n!r}")
@@ -164,6 +172,9 @@ def score_top_n(
     reason_index = np.full((n, top_n), -1, dtype=np.int32)
 
     indptr, indices, completions = data.matrix.indptr, data.matrix.indices, data.matrix.data
+    eligible = None if reason_eligible is None else np.asarray(reason_eligible, dtype=bool)
+    if eligible is not None and eligible.shape != (nv,):
+        raise ValueError(f"reason_eligible must have one entry per video ({nv}), got shape {eligible.shape}")
     emb = unit_rows(net.video_vectors())
     vp = net.video_part()
     # Enough blocks for every thread (a few each, for balance), none above block_pairs.
@@ -190,11 +201,14 @@ def score_top_n(
                 continue
             # "Because you watched X" should name something the viewer liked: prefer videos they
             # got at least REASON_MIN_COMPLETION through, when there are any.
-            liked = watched[completions[indptr[u] : indptr[u + 1]] >= REASON_MIN_COMPLETION]
-            if len(liked):
-                watched = liked
-            best = np.argmax(emb[rec] @ emb[watched].T, axis=1)  # first max wins
-            reason_index[s + i, : len(rec)] = watched[best]
+            reason_index[s + i, : len(rec)] = reasons_for(
+                rec,
+                watched,
+                completions[indptr[u] : indptr[u + 1]],
+                emb,
+                eligible=eligible,
+                min_similarity=reason_min_similarity,
+            )
 
     starts = range(0, n, block)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -205,6 +219,39 @@ def score_top_n(
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 list(pool.map(run, starts))  # re-raises the first failure
     return TopN(user_index=users, video_index=video_index, score=score, reason_index=reason_index)
+
+
+def reasons_for(
+    picks: np.ndarray,
+    watched: np.ndarray,
+    completions: np.ndarray,
+    unit_vectors: np.ndarray,
+    *,
+    eligible: np.ndarray | None = None,
+    min_similarity: float | None = None,
+) -> np.ndarray:
+    """For each pick (video indices) the watched video (index) that explains it, or ``-1``.
+
+    The most similar watched video by cosine (``unit_vectors``: unit rows per video), among those
+    watched at least ``REASON_MIN_COMPLETION`` through.  Default: when there is none such, among all
+    watched videos.  Strict (``min_similarity`` given): only such well-watched videos that
+    ``eligible`` allows (bool per video index), and none when the best cosine is below
+    ``min_similarity``.  Ties go to the first watched video.
+    """
+    watched = np.asarray(watched)
+    liked = watched[np.asarray(completions) >= REASON_MIN_COMPLETION]
+    if min_similarity is None:
+        pool = liked if len(liked) else watched
+    else:
+        pool = liked if eligible is None else liked[eligible[liked]]
+    if len(pool) == 0 or len(picks) == 0:
+        return np.full(len(picks), -1, dtype=np.int64)
+    similarity = unit_vectors[picks] @ unit_vectors[pool].T
+    best = np.argmax(similarity, axis=1)
+    named = pool[best].astype(np.int64)
+    if min_similarity is not None:
+        named = np.where(similarity[np.arange(len(best)), best] >= min_similarity, named, -1)
+    return named
 
 
 def _cpu_threads() -> int:

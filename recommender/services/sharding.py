@@ -39,10 +39,15 @@ def score_and_write(
     import numpy as np
 
     from recommender.ml.score import score_top_n
+    from recommender.reasons import reason_rule
 
     started = time.perf_counter()
     top = score_top_n(
-        model, data, top_n=settings.RECOMMENDATIONS_TOP_N, user_indices=np.arange(start, stop, dtype=np.int64)
+        model,
+        data,
+        top_n=settings.RECOMMENDATIONS_TOP_N,
+        user_indices=np.arange(start, stop, dtype=np.int64),
+        **reason_rule(data),
     )
     score_s = time.perf_counter() - started
     return publishing.recommendations_write(version=version, data=data, top=top), score_s
