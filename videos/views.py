@@ -15,9 +15,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,7 +24,7 @@ from core.safe_input import JSONInputError, loads_bounded
 from videos import selectors
 from videos.forms import WatchForm
 from videos.models import Category, Video, WatchEvent
-from videos.services import watch_event_delete, watch_event_record
+from videos.services import watch_event_record
 from videos.validators import parse_completion, validate_client_event_id
 
 PAGE_SIZE = 24
@@ -181,22 +180,3 @@ def history(request: HttpRequest) -> HttpResponse:
         "videos/history.html",
         {"page": page, "summary": selectors.watch_summary(user=request.user)},
     )
-
-
-@login_required
-@require_POST
-def history_remove(request: HttpRequest, event_id: int) -> HttpResponse:
-    try:
-        event = watch_event_delete(user=request.user, event_id=event_id)
-    except WatchEvent.DoesNotExist:
-        raise Http404(_("No such entry in your history.")) from None
-    messages.success(
-        request,
-        _("Removed “%(title)s” (%(percent)d %%) from your history.")
-        % {"title": event.video.title, "percent": round(event.completion * 100)},
-    )
-    url = reverse("history")
-    page = request.POST.get("page", "")
-    if page.isdigit() and int(page) > 1:
-        url += f"?page={int(page)}"
-    return redirect(url)
