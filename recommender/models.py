@@ -44,7 +44,6 @@ class ModelVersion(models.Model):
             EVALUATING: str
             TRAINING: str
             SCORING: str
-            WRITING: str
             PUBLISHING: str
             DONE: str
         else:
@@ -54,7 +53,6 @@ class ModelVersion(models.Model):
             EVALUATING = "evaluating", _("evaluating")
             TRAINING = "training", _("training")
             SCORING = "scoring", _("scoring")
-            WRITING = "writing", _("writing recommendations")
             PUBLISHING = "publishing", _("publishing")
             DONE = "done", _("done")
 
