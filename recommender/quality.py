@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from django.conf import settings
 
 from recommender.exceptions import RetrainError
@@ -62,9 +63,9 @@ class EvaluationOutcome:
 def evaluation_run(
     *,
     data: InteractionMatrix,
-    users: list[int],
-    videos: list[int],
-    times: list[float],
+    users: np.ndarray,
+    videos: np.ndarray,
+    times: np.ndarray,
     config: TrainConfig,
     on_epoch_end: EpochCallback | None = None,
 ) -> EvaluationOutcome:

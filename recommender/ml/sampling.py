@@ -12,6 +12,9 @@ import numpy as np
 
 from recommender.ml.data import InteractionMatrix
 
+# Samples drawn per block by ``NegativeSampler.sample``.
+SAMPLE_BLOCK = 4_000_000
+
 
 class NegativeSampler:
     """Uniform sampling of *unwatched* videos for given users, exact and vectorised.
@@ -44,13 +47,22 @@ class NegativeSampler:
     def sample(self, users: np.ndarray, per_user: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``per_user`` negatives (with replacement) for every entry of ``users``; users
         who watched the whole catalogue get none."""
-        users = np.repeat(users.astype(np.int64), per_user)
-        free = self.unwatched[users]
-        users = users[free > 0]
-        free = free[free > 0]
-        r = (rng.random(len(users)) * free).astype(np.int64)
-        np.minimum(r, free - 1, out=r)  # guard the float edge case random() * n == n
-        return users.astype(np.int32), self.unwatched_at(users, r).astype(np.int32)
+        users = np.asarray(users)
+        out_users: list[np.ndarray] = []
+        out_videos: list[np.ndarray] = []
+        # In blocks: the int64 temporaries of tens of millions of samples would cost gigabytes. The
+        # generator draws the same numbers in blocks as in one call, so the result does not change.
+        step = max(1, SAMPLE_BLOCK // max(per_user, 1))
+        for start in range(0, max(len(users), 1), step):
+            block = np.repeat(users[start : start + step].astype(np.int64), per_user)
+            free = self.unwatched[block]
+            block = block[free > 0]
+            free = free[free > 0]
+            r = (rng.random(len(block)) * free).astype(np.int64)
+            np.minimum(r, free - 1, out=r)  # guard the float edge case random() * n == n
+            out_users.append(block.astype(np.int32))
+            out_videos.append(self.unwatched_at(block, r).astype(np.int32))
+        return np.concatenate(out_users), np.concatenate(out_videos)
 
 
 def redraw_excluded(

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
@@ -130,10 +131,10 @@ class RetrainRun:
 class Events:
     """The watch events a retrain learns from, as parallel columns in id order."""
 
-    users: list[int]
-    videos: list[int]
-    completions: list[float]
-    times: list[float]
+    users: np.ndarray
+    videos: np.ndarray
+    completions: np.ndarray
+    times: np.ndarray
 
 
 @dataclass(frozen=True)
