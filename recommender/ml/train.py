@@ -33,8 +33,9 @@ from recommender.ml.architectures.bags import USER_HISTORY, VIDEO_FEATURES, Bag,
 from recommender.ml.architectures.base import is_user_table
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
+from recommender.ml.epochs import EpochData, effective_batch_size
 from recommender.ml.features import VideoFeatures
-from recommender.ml.sampling import NegativeSampler, redraw_excluded, sample_grouped
+from recommender.ml.sampling import NegativeSampler
 from recommender.ml.score import score_pairs
 
 EpochCallback = Callable[[int, int, dict], None]
@@ -206,92 +207,6 @@ def _val_loss(pred: np.ndarray, labels: np.ndarray, bce: bool) -> float:
     return float(np.mean((p - y) ** 2))
 
 
-# Large batches keep the CPU busy on big data, but on a small catalog a 4096-sample batch would
-# mean one or two gradient steps per epoch and an untrained model (the demo data has ~5k samples
-# per epoch). The configured batch size is therefore an upper bound: an epoch gets at least
-# MIN_STEPS_PER_EPOCH steps, with batches of at least MIN_BATCH_SIZE.
-MIN_STEPS_PER_EPOCH = 32
-MIN_BATCH_SIZE = 32
-
-
-def effective_batch_size(samples_per_epoch: int, batch_size: int) -> int:
-    """The batch size actually used for ``samples_per_epoch`` samples (at most ``batch_size``)."""
-    wanted = max(MIN_BATCH_SIZE, math.ceil(samples_per_epoch / MIN_STEPS_PER_EPOCH))
-    return min(batch_size, wanted)
-
-
-class _EpochData:
-    """Builds each epoch's shuffled, padded ``(steps, batch_size)`` arrays: the
-    observed training pairs plus, for ``expected_completion``, freshly sampled
-    negatives.  All randomness comes from one seeded generator used in epoch order."""
-
-    def __init__(
-        self,
-        users: np.ndarray,
-        videos: np.ndarray,
-        labels: np.ndarray,
-        sampler: NegativeSampler | None,
-        config: TrainConfig,
-        rng: np.random.Generator,
-    ) -> None:
-        self.users, self.videos, self.labels = users, videos, labels
-        self.sampler, self.config, self.rng = sampler, config, rng
-        self.excluded: np.ndarray | None = None  # videos never sampled as negatives, if any
-
-    def _negatives(self, users: np.ndarray, videos: np.ndarray) -> np.ndarray:
-        if self.sampler is None or self.excluded is None:
-            return videos
-        return redraw_excluded(self.sampler, users, videos, self.excluded, self.rng)
-
-    def next(self) -> tuple[np.ndarray, ...]:
-        u, v, y = self.users, self.videos, self.labels
-        if self.sampler is not None and self.config.listwise > 0:
-            return self._grouped()
-        if self.sampler is not None:
-            nu, nv = self.sampler.sample(u, self.config.negatives, self.rng)
-            nv = self._negatives(nu, nv)
-            u = np.concatenate([u, nu])
-            v = np.concatenate([v, nv])
-            y = np.concatenate([y, np.zeros(len(nu), np.float32)])
-        n = len(u)
-        bs = self.config.batch_size
-        steps = -(-n // bs)
-        perm = self.rng.permutation(n)
-        out = []
-        for arr, dtype in ((u, np.int32), (v, np.int32), (y, np.float32)):
-            padded = np.zeros(steps * bs, dtype=dtype)
-            padded[:n] = arr[perm]
-            out.append(padded.reshape(steps, bs))
-        weights = np.zeros(steps * bs, dtype=np.float32)
-        weights[:n] = 1.0
-        out.append(weights.reshape(steps, bs))
-        return tuple(out)
-
-    def _grouped(self) -> tuple[np.ndarray, ...]:
-        """Listwise epochs: every watched pair followed by its own ``negatives`` sampled ones,
-        whole groups per batch (the batch size rounded down to a multiple of the group)."""
-        assert self.sampler is not None
-        k = self.config.negatives
-        group = 1 + k
-        perm = self.rng.permutation(len(self.users))
-        u, v, y = self.users[perm], self.videos[perm], self.labels[perm]
-        neg, valid = sample_grouped(self.sampler, u, k, self.rng)
-        neg = self._negatives(np.repeat(u, k), neg.ravel()).reshape(neg.shape)
-        n = len(u)
-        per_batch = max(1, self.config.batch_size // group)
-        steps = -(-n // per_batch)
-        shape = (steps * per_batch, group)
-        users = np.zeros(shape, np.int32)
-        videos = np.zeros(shape, np.int32)
-        labels = np.zeros(shape, np.float32)
-        weights = np.zeros(shape, np.float32)
-        users[:n] = u[:, None]
-        videos[:n, 0], videos[:n, 1:] = v, neg
-        labels[:n, 0] = y
-        weights[:n, 0], weights[:n, 1:] = 1.0, valid
-        return tuple(a.reshape(steps, per_batch * group) for a in (users, videos, labels, weights))
-
-
 def train_model(
     data: InteractionMatrix,
     config: TrainConfig,
@@ -345,7 +260,7 @@ def train_model(
 
     per_epoch = len(tr_u) * (1 + (config.negatives if sampler is not None else 0))
     batch_config = config.replace(batch_size=effective_batch_size(per_epoch, config.batch_size))
-    epoch_data = _EpochData(tr_u, tr_v, tr_y, sampler, batch_config, rng)
+    epoch_data = EpochData(tr_u, tr_v, tr_y, sampler, batch_config, rng)
     if jit_compile is None:
         jit_compile = per_epoch * config.epochs >= XLA_MIN_SAMPLES
 
@@ -371,19 +286,29 @@ def train_model(
     train_seconds = 0.0
     # Prepare epoch e+1 in a thread while TensorFlow (which releases the GIL) trains
     # epoch e.  One worker and in-order submission keep the random stream identical.
+    units = epoch_data.units(config.epochs)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(epoch_data.next)
+        upcoming = pool.submit(next, units, None)
         for epoch in range(1, config.epochs + 1):
             t0 = time.perf_counter()
-            arrays = upcoming.result()
-            if epoch < config.epochs:
-                upcoming = pool.submit(epoch_data.next)
             if config.lr_decay != 1.0:
                 model.optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** (epoch - 1))
-            loss, abs_err = run_epoch(*arrays)
-            loss, abs_err = float(loss), float(abs_err)
+            loss_sum = abs_sum = 0.0
+            n_samples = 0
+            last = False
+            while not last:  # one unit per epoch, or several segments of a large one
+                unit = upcoming.result()
+                if unit is None:  # every epoch's units were made (not reached: the loop ends first)
+                    break
+                upcoming = pool.submit(next, units, None)
+                last, arrays = unit
+                part_loss, part_abs = run_epoch(*arrays)
+                part_n = int(arrays[3].sum())
+                loss_sum += float(part_loss) * part_n
+                abs_sum += float(part_abs) * part_n
+                n_samples += part_n
+            loss, abs_err = loss_sum / max(n_samples, 1), abs_sum / max(n_samples, 1)
             train_seconds += time.perf_counter() - t0
-            n_samples = int(arrays[3].sum())
             samples += n_samples
             logs: dict[str, Any] = {
                 "epoch": epoch,

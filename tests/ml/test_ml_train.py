@@ -279,3 +279,29 @@ def test_batch_size_shrinks_on_small_data_only():
     assert effective_batch_size(4_770, 4096) == 150  # demo-sized: >= 32 steps per epoch
     assert effective_batch_size(29, 64) == 32  # the seed matrix: still one full batch
     assert effective_batch_size(10_000, 64) == 64  # never above the configured size
+
+
+def test_large_epochs_train_in_segments_with_every_sample(small_data, tiny_config, monkeypatch) -> None:
+    from recommender.ml import epochs
+
+    config = tiny_config.replace(objective="expected_completion", negatives=4, epochs=3, validation_fraction=0.0)
+    whole = train_model(small_data, config)
+    monkeypatch.setattr(epochs, "SEGMENT_SAMPLES", 50)  # many segments per epoch
+    calls = []
+    real = epochs.EpochData._arrays
+
+    def counting(self, u, v, y):
+        calls.append(len(u))
+        return real(self, u, v, y)
+
+    monkeypatch.setattr(epochs.EpochData, "_arrays", counting)
+    a = train_model(small_data, config)
+    b = train_model(small_data, config)
+    pairs = small_data.matrix.nnz
+    assert len(calls) > 2 * 3 * 2 and max(calls) < pairs  # several segments per epoch, each a part
+    assert sum(calls) == 2 * 3 * pairs  # every pair once per epoch (two runs of three epochs)
+    # each epoch still trains on every pair and its negatives, and the run stays seeded
+    assert [h["samples"] for h in a.history] == [h["samples"] for h in whole.history]
+    for wa, wb in zip(a.model.get_weights(), b.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert all(np.isfinite(h["loss"]) for h in a.history)
