@@ -8,8 +8,9 @@ from videos.movielens import MovieLensError, movielens_load
 class Command(BaseCommand):
     help = (
         "Load a MovieLens folder as watch data: MovieLens 100K (u.data + u.item) or ml-latest-small "
-        "(ratings.csv + movies.csv). Completion = rating / 5; genres become categories. Running it again "
-        "stores nothing twice."
+        "(ratings.csv + movies.csv). Completion = rating / max rating; genres become categories. Running it "
+        "again stores nothing twice. On PostgreSQL into an empty watch-event table (a first import) the "
+        "table's indexes are rebuilt once at the end; other sessions wait for the import to commit."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
