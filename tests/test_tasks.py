@@ -55,7 +55,9 @@ def test_tasks_are_registered_routed_and_crash_safe(settings):
     assert retrain_task.soft_time_limit < retrain_task.time_limit
     assert app.conf.broker_transport_options["visibility_timeout"] > retrain_task.time_limit
     assert app.conf.worker_prefetch_multiplier == 1
-    assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
+    # JSON only (Celery's defaults): a message can never carry pickled objects
+    assert app.conf.task_serializer == app.conf.result_serializer == "json"
+    assert list(app.conf.accept_content) == ["json"] and list(app.conf.result_accept_content or ["json"]) == ["json"]
 
 
 @pytest.mark.django_db
