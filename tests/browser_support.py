@@ -7,6 +7,7 @@ offline: no browser or driver is ever downloaded.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -90,3 +91,43 @@ def browser_log_in(driver, base_url: str, user, *, landing: str = "/healthz") ->
             return
         driver.add_cookie({"name": "sessionid", "value": session_key, "path": "/"})
     raise AssertionError(f"the browser did not keep the session cookie for {user}")
+
+
+class BrowserPage:
+    """Small helpers over a WebDriver shared by the browser tests: open a path, find by CSS, wait,
+    take a full-page screenshot at 1280 px into ``test-output/screenshots``."""
+
+    WAIT_S = 30
+
+    def __init__(self, driver, base_url: str):
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver = driver
+        self.base_url = base_url
+        self.wait = WebDriverWait(driver, self.WAIT_S)
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    def find(self, css: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        height = min(math.ceil(metrics["cssContentSize"]["height"]), 8000)
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+        try:
+            self.driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+        finally:
+            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -8,11 +8,10 @@ Needs Debian's chromium and chromium-driver; skipped without them locally, requi
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 import pytest
-from browser_support import SCREENSHOTS, browser_log_in
+from browser_support import BrowserPage, browser_log_in
 from conftest import SEED_MATRIX
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -22,7 +21,6 @@ from recommender.services import retrain
 from videos.models import WatchEvent
 from videos.watch_csv import watch_csv_import
 
-WAIT_S = 30
 
 
 @pytest.fixture
@@ -30,27 +28,7 @@ def driver(chromium_driver):
     return chromium_driver
 
 
-class Console:
-    def __init__(self, driver, base_url: str):
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        self.driver = driver
-        self.base_url = base_url
-        self.wait = WebDriverWait(driver, WAIT_S)
-
-    def open(self, path: str) -> None:
-        self.driver.get(self.base_url + path)
-
-    def find_all(self, css: str):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
-
-    def find(self, css: str):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
+class Console(BrowserPage):
     def drawn(self, css: str) -> list[dict]:
         """Rendered boxes of the matching elements (a chart that drew has marks with a size)."""
         return self.driver.execute_script(
@@ -61,19 +39,6 @@ class Console:
 
     def csp_violations(self) -> list[str]:
         return [e["message"] for e in self.driver.get_log("browser") if "Content Security Policy" in e["message"]]
-
-    def screenshot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-        height = min(math.ceil(metrics["cssContentSize"]["height"]), 8000)
-        self.driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
-        )
-        try:
-            self.driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
-        finally:
-            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def _log_in(console: Console, user) -> None:

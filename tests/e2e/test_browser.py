@@ -10,18 +10,16 @@ skipped locally, but fails under CI (``CI`` set): there it must run.
 
 from __future__ import annotations
 
-import math
 import re
 
 import pytest
-from browser_support import SCREENSHOTS
+from browser_support import BrowserPage
 from django.contrib.auth import get_user_model
 
 from recommender.services import retrain
 from videos.demo import CLIP_TITLE, demo_seed
 from videos.models import Video, WatchEvent
 
-WAIT_S = 30
 
 USERNAME = "e2e-viewer"
 PASSWORD = "slow-trains-and-tea-7"
@@ -32,28 +30,8 @@ def browser(chromium_driver):
     return chromium_driver
 
 
-class Site:
+class Site(BrowserPage):
     """Small helpers over the driver: open pages, wait, fill forms, take full-page screenshots."""
-
-    def __init__(self, driver, base_url: str):
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        self.driver = driver
-        self.base_url = base_url
-        self.wait = WebDriverWait(driver, WAIT_S)
-
-    def open(self, path: str) -> None:
-        self.driver.get(self.base_url + path)
-
-    def find(self, css: str):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
-    def find_all(self, css: str):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def text(self, css: str = "main") -> str:
         return self.find(css).text
@@ -83,19 +61,6 @@ class Site:
 
     def path(self) -> str:
         return self.driver.current_url.removeprefix(self.base_url)
-
-    def screenshot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-        height = min(math.ceil(metrics["cssContentSize"]["height"]), 8000)
-        self.driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
-        )
-        try:
-            self.driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
-        finally:
-            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def _record_with_the_percent_control(site: Site, video: Video, percent: int) -> None:
