@@ -22,7 +22,6 @@ from videos.models import WatchEvent
 from videos.watch_csv import watch_csv_import
 
 
-
 @pytest.fixture
 def driver(chromium_driver):
     return chromium_driver

@@ -20,7 +20,6 @@ from recommender.services import retrain
 from videos.demo import CLIP_TITLE, demo_seed
 from videos.models import Video, WatchEvent
 
-
 USERNAME = "e2e-viewer"
 PASSWORD = "slow-trains-and-tea-7"
 
