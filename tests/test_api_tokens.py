@@ -13,6 +13,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from api.authentication import ExpiringTokenAuthentication
+
 PASSWORD = "a-long-password-123"
 NEW_PASSWORD = "fresh-tea-leaves-9"
 
@@ -128,3 +130,22 @@ def test_obtaining_a_token_replaces_an_expired_one(viewer, token, settings):
     # A token still within its lifetime is handed out again unchanged.
     again = APIClient().post("/api/auth/token/", {"username": "viewer", "password": PASSWORD})
     assert again.json()["token"] == fresh.key
+
+
+@pytest.mark.django_db
+def test_token_lookup_refuses_unknown_keys_and_inactive_users_and_loads_the_user(
+    token, viewer, django_assert_num_queries
+):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = client.get("/api/recommendations/")
+    assert response.status_code == 401 and response.json()["detail"] == "Invalid token."
+    assert token_works(token)
+    with django_assert_num_queries(1):  # the token with its user
+        user, found = ExpiringTokenAuthentication().authenticate_credentials(token.key)
+    assert (user.pk, user.username, user.is_active, found.key) == (viewer.pk, viewer.username, True, token.key)
+    assert not user._state.adding
+    viewer.is_active = False
+    viewer.save()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/recommendations/").status_code == 401
