@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.pagination import query_int
 from api.serializers import MAX_RECOMMENDATIONS, RECOMMENDATION_SOURCES, VideoBriefSerializer, VideoSerializer
-from recommender.feed import recommendation_feed_data
+from recommender.feed import json_text, recommendation_feed_data
 from recommender.models import ModelVersion
 
 MATCH_HELP = (
@@ -120,18 +120,20 @@ class RecommendationsView(APIView):
         ),
         tags=["recommendations"],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         # Parsed by hand on this hot path; RecommendationQuerySerializer documents the same rules.
         limit = query_int(request, "limit", minimum=1, maximum=MAX_RECOMMENDATIONS) or 20
         offset = query_int(request, "offset", minimum=0, maximum=10_000) or 0
-        # The items come ready to send (a prepared feed's JSON, or feed_item_data of the live feed).
+        # The items come as JSON text ready to send (a prepared feed's stored items, or feed_item_data
+        # of the live feed serialised): the body is put together, not rendered.
         feed, results = recommendation_feed_data(user=request.user, limit=limit, offset=offset)
-        return Response(
+        head = json_text(
             {
                 "cold_start": feed.cold_start,
                 "source": feed.source,
                 "model_version": model_version_brief(feed.version) if feed.version is not None else None,
                 "language": get_language(),
-                "results": results,
             }
         )
+        body = f'{head[:-1]},"results":[{",".join(results)}]}}'
+        return HttpResponse(body.encode(), content_type="application/json")

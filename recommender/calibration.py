@@ -37,19 +37,22 @@ def calibration_fit(scores: Any, completions: Any) -> dict[str, Any] | None:
 
 
 def match_of(calibration: dict[str, Any] | None, score: float | None) -> float | None:
-    """The calibrated figure (0..1) of a raw ``score``; ``None`` without a calibration."""
+    """The calibrated figure (0..1) of a raw ``score``, to four decimals (as every surface shows and
+    sends it); ``None`` without a calibration."""
     if not calibration or score is None:
         return None
     xs, ys = calibration.get("x") or [], calibration.get("y") or []
     if not xs or len(xs) != len(ys):
         return None
     if score <= xs[0]:
-        return float(ys[0])
-    if score >= xs[-1]:
-        return float(ys[-1])
-    i = bisect_right(xs, score)
-    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
-    return float(y0 + (y1 - y0) * (score - x0) / (x1 - x0)) if x1 > x0 else float(y1)
+        figure = float(ys[0])
+    elif score >= xs[-1]:
+        figure = float(ys[-1])
+    else:
+        i = bisect_right(xs, score)
+        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+        figure = float(y0 + (y1 - y0) * (score - x0) / (x1 - x0)) if x1 > x0 else float(y1)
+    return round(figure, 4)
 
 
 def calibration_table(scores: Any, completions: Any, calibration: dict[str, Any], bins: int = 10) -> list[dict]:

@@ -47,8 +47,11 @@ REASON_MIN_SECONDS = 60
 POPULAR_CACHE_KEY = "feed:popular-video-ids"
 POPULAR_CACHE_SECONDS = 60
 POPULAR_POOL = 200
-# ``ModelVersion.metrics[PREPARED_KEY]``: {"rows": n, "languages": [...]} once its feeds are prepared.
+# ``ModelVersion.metrics[PREPARED_KEY]``: {"rows": n, "languages": [...], "format": PREPARED_FORMAT} once
+# its feeds are prepared. Rows of another format (an older release) are not read: the version is
+# served from its recommendation rows until ``manage.py prepare_feeds`` or the next retrain.
 PREPARED_KEY = "prepared_feeds"
+PREPARED_FORMAT = 2
 
 
 @dataclass
@@ -152,7 +155,7 @@ def feed_item_data(item: FeedItem, video_data: VideoData) -> dict[str, Any]:
     return {
         "rank": item.rank,
         "score": item.score,
-        "match": None if item.match is None else round(item.match, 4),
+        "match": item.match,
         "video": video_data(video_values(item.video)),
         "reason": item.reason_text,
         "reason_detail": detail,
@@ -164,9 +167,12 @@ def feed_item_data(item: FeedItem, video_data: VideoData) -> dict[str, Any]:
 class Prepared:
     """A viewer's prepared feed (``PreparedFeed.payload``) less the videos finished since."""
 
-    entries: list[dict[str, Any]]  # feed_item_data() without "rank"; "match" not rounded
-    category_names: dict[str, str]  # category id -> name in the row's language (pages only)
+    items: list[str]  # the items' JSON as the API sends them, without "rank", best first
+    category_names: str  # JSON: category id -> name in the row's language (pages only)
     language: str
+
+    def entries(self, limit: int, offset: int) -> list[dict[str, Any]]:
+        return [json.loads(item) for item in self.items[offset : offset + limit]]
 
 
 # The prepared row and, as an array, the videos the viewer finished since the version's data was read
@@ -182,9 +188,11 @@ def _prepared(user: Any, version: ModelVersion) -> Prepared | None:
     """The viewer's prepared feed of ``version`` in the active language (None: not prepared).
 
     On PostgreSQL one query reads the row and, as an array, the videos finished since the version.
+    The payload is split into its lines (see ``services.feeds``); no item is parsed here.
     """
     language = get_language() or ""
-    if language not in ((version.metrics or {}).get(PREPARED_KEY) or {}).get("languages", ()):
+    prepared = (version.metrics or {}).get(PREPARED_KEY) or {}
+    if prepared.get("format") != PREPARED_FORMAT or language not in prepared.get("languages", ()):
         return None
     if connection.vendor == "postgresql":
         # Hand-written SQL: the ORM would compile the same two-part query on every request.
@@ -207,22 +215,20 @@ def _prepared(user: Any, version: ModelVersion) -> Prepared | None:
         if version.last_event_id is not None:
             finished = finished.filter(id__gt=version.last_event_id)
         finished_ids = list(finished.values_list("video_id", flat=True))
-    data = json.loads(payload)
-    entries = data["items"]
-    if finished_ids:
-        gone = set(finished_ids)
-        entries = [entry for entry in entries if entry["video"]["id"] not in gone]
-    return Prepared(entries, data.get("category_names", {}), language)
+    category_names, *lines = payload.split("\n")
+    gone = {str(pk) for pk in finished_ids}
+    items = [item for video_id, _space, item in (line.partition(" ") for line in lines) if video_id not in gone]
+    return Prepared(items, category_names, language)
 
 
-def _prepared_video(data: dict[str, Any], prepared: Prepared) -> Video:
+def _prepared_video(data: dict[str, Any], prepared: Prepared, category_names: dict[str, str]) -> Video:
     """An unsaved ``Video`` carrying what the pages show, from an item's JSON."""
     category = None
     if data["category"] is not None:
         category = Category(id=data["category"]["id"], name=data["category"]["name"], slug=data["category"]["slug"])
         translated = Category.TRANSLATED_NAMES.get(prepared.language.lower())
         if translated:
-            setattr(category, translated, prepared.category_names.get(str(category.pk), ""))
+            setattr(category, translated, category_names.get(str(category.pk), ""))
     return Video(
         id=data["id"],
         title=data["title"],
@@ -238,11 +244,12 @@ def _prepared_video(data: dict[str, Any], prepared: Prepared) -> Video:
 
 def _prepared_items(prepared: Prepared, limit: int, offset: int) -> list[FeedItem]:
     items = []
-    for position, entry in enumerate(prepared.entries[offset : offset + limit], start=offset + 1):
+    category_names = json.loads(prepared.category_names)
+    for position, entry in enumerate(prepared.entries(limit, offset), start=offset + 1):
         reason = dict(entry["reason_detail"])
         if entry["reason_video"] is not None:
             reason["video_obj"] = Video(id=entry["reason_video"]["id"], title=entry["reason_video"]["title"])
-        video = _prepared_video(entry["video"], prepared)
+        video = _prepared_video(entry["video"], prepared, category_names)
         items.append(FeedItem(video, position, entry["score"], entry["match"], reason, entry["reason"]))
     return items
 
@@ -252,7 +259,7 @@ def _feed(user: Any, limit: int, offset: int) -> tuple[Feed, Prepared | None]:
     if version is not None and user.is_authenticated:
         prepared = _prepared(user, version)
         if prepared is not None:
-            if prepared.entries[offset : offset + 1] or offset > 0:
+            if prepared.items[offset : offset + 1] or offset > 0:
                 return Feed([], "model", version), prepared
         else:
             items = _model_items(user, version, limit, offset)
@@ -269,15 +276,21 @@ def recommendation_feed(*, user: Any, limit: int, offset: int = 0) -> Feed:
     return feed
 
 
-def recommendation_feed_data(*, user: Any, limit: int, offset: int = 0) -> tuple[Feed, list[dict[str, Any]]]:
-    """``recommendation_feed`` with its items as the API sends them (``feed_item_data``); from a
-    prepared feed, the items are the stored JSON as it is (``feed.items`` stays empty)."""
+def recommendation_feed_data(*, user: Any, limit: int, offset: int = 0) -> tuple[Feed, list[str]]:
+    """``recommendation_feed`` with its items as the API sends them: each item's JSON text
+    (``feed_item_data``, serialised); from a prepared feed, the stored JSON with its rank put in front
+    (``feed.items`` stays empty), so nothing is parsed or re-serialised on this path."""
     feed, prepared = _feed(user, limit, offset)
     if prepared is None:
         video_data = VideoData()
-        return feed, [feed_item_data(item, video_data) for item in feed.items]
+        return feed, [json_text(feed_item_data(item, video_data)) for item in feed.items]
     return feed, [
-        # "match" keeps its place among the keys and is rounded as feed_item_data rounds it.
-        {"rank": rank, **entry, "match": None if entry["match"] is None else round(entry["match"], 4)}
-        for rank, entry in enumerate(prepared.entries[offset : offset + limit], start=offset + 1)
+        f'{{"rank":{rank},{item[1:]}'
+        for rank, item in enumerate(prepared.items[offset : offset + limit], start=offset + 1)
     ]
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON as DRF's renderer writes it (U+2028/U+2029 escaped, so it is valid JavaScript too)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

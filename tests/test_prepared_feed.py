@@ -242,3 +242,26 @@ def test_editing_a_video_or_category_drops_the_feeds_that_show_it(make_user, cat
     music.save()
     assert not PreparedFeed.objects.filter(user=bob).exists()
     assert api_feed(bob)["results"][0]["video"]["category"]["name"] == "Musik"
+
+
+def test_rows_of_an_older_payload_format_are_not_read(make_user, catalog):
+    """A version prepared by an older release (another payload layout) is served from its rows."""
+    ann = make_user("ann")
+    version = publish([(ann, catalog[1], 0.5, None), (ann, catalog[2], 0.4, None)])
+    metrics = dict(version.metrics)
+    metrics[PREPARED_KEY] = {**metrics[PREPARED_KEY], "format": 1}
+    ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
+    PreparedFeed.objects.filter(version=version).update(payload='{"items":[],"category_names":{}}')
+    active_version_cache_clear()
+    assert [r["video"]["id"] for r in api_feed(ann)["results"]] == [catalog[1].pk, catalog[2].pk]
+
+
+def test_the_api_body_is_valid_json_with_line_separators_escaped(make_user, catalog):
+    ann = make_user("ann")
+    catalog[1].title = "Line\u2028separator"
+    catalog[1].save()
+    publish([(ann, catalog[1], 0.5, None)])
+    response = token_client(ann).get("/api/recommendations/")
+    assert response["Content-Type"] == "application/json"
+    assert "\u2028".encode() not in response.content and b"\\u2028" in response.content
+    assert response.json()["results"][0]["video"]["title"] == "Line\u2028separator"

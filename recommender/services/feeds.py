@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone, translation
 
 from recommender.calibration import match_of
-from recommender.feed import PREPARED_KEY, _model_reason
+from recommender.feed import PREPARED_FORMAT, PREPARED_KEY, _model_reason, json_text
 from recommender.models import ModelVersion, PreparedFeed, Recommendation
 from videos.models import Category, Video
 from videos.payload import VideoData, video_values
@@ -61,7 +61,8 @@ def feeds_prepare(*, version: ModelVersion) -> int:
         written += len(records)
     # Readers look for prepared rows only in a version that says it has them (the active version is
     # cached with its metrics): a version published before this costs no extra query.
-    version.metrics = {**(version.metrics or {}), PREPARED_KEY: {"rows": written, "languages": feed_languages()}}
+    prepared = {"rows": written, "languages": feed_languages(), "format": PREPARED_FORMAT}
+    version.metrics = {**(version.metrics or {}), PREPARED_KEY: prepared}
     ModelVersion.objects.filter(pk=version.pk).update(metrics=version.metrics)
     logger.info("Prepared %s feeds of model version %s", written, version.pk)
     return written
@@ -103,7 +104,7 @@ class _Fragments:
         found = self.video_json.get(video_id)
         if found is None:
             data = self.video_data(video_values(self.videos[video_id]))
-            found = self.video_json[video_id] = _dumps(data)
+            found = self.video_json[video_id] = json_text(data)
         return found
 
     def _reason(self, video_id: int, reason_id: int | None, language: str) -> str:
@@ -113,11 +114,15 @@ class _Fragments:
             reason, text = _model_reason(self.videos[video_id], self.videos.get(reason_id) if reason_id else None)
             detail = {k: v for k, v in reason.items() if k != "video_obj"}
             found = self.reason_json[key] = (
-                f'"reason":{_dumps(text)},"reason_detail":{_dumps(detail)},"reason_video":{_dumps(detail.get("video"))}'
+                f'"reason":{json_text(text)},"reason_detail":{json_text(detail)},"reason_video":{json_text(detail.get("video"))}'
             )
         return found
 
     def payload(self, rows: list[tuple[int, float, int | None]], calibration: Any, language: str) -> str:
+        """The ``PreparedFeed.payload`` text (``PREPARED_FORMAT``): the category names as JSON on the
+        first line, then one line per item, "<video id> <item JSON>", best first. Compact JSON has
+        no raw line break, so a reader splits lines and parses (or, for the API, copies) only the
+        items it sends."""
         items = []
         categories: dict[str, str] = {}
         name_field = Category.TRANSLATED_NAMES.get(language.lower())
@@ -125,13 +130,13 @@ class _Fragments:
             for video_id, score, reason_id in rows:
                 match = match_of(calibration, score)
                 items.append(
-                    f'{{"score":{_number(score)},"match":{_number(match)},"video":{self._video(video_id)},'
+                    f'{video_id} {{"score":{_number(score)},"match":{_number(match)},"video":{self._video(video_id)},'
                     f"{self._reason(video_id, reason_id, language)}}}"
                 )
                 category = self.videos[video_id].category if self.videos[video_id].category_id else None
                 if category is not None and name_field:
                     categories[str(category.pk)] = getattr(category, name_field)
-        return '{"items":[' + ",".join(items) + '],"category_names":' + _dumps(categories) + "}"
+        return "\n".join([json_text(categories), *items])
 
 
 def _number(value: float | None) -> str:
@@ -140,10 +145,6 @@ def _number(value: float | None) -> str:
         return "null"
     value = float(value)
     return repr(value) if math.isfinite(value) else json.dumps(value)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _write(records: list[tuple[Any, ...]]) -> None:
