@@ -192,7 +192,8 @@ class PreparedFeed(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
     )
     language = models.CharField(_("language"), max_length=16)
-    # JSON text, not jsonb: the items keep their key order, and reading it costs one json.loads.
+    # Text, not jsonb: the category names as JSON on the first line, then one item per line as
+    # "<video id> <item JSON>" (``services.feeds``), so a request copies the items it sends unparsed.
     payload = models.TextField(_("payload"))
     # " 12 40 7 ": the ids of the videos it names (picks and reasons), to drop it when one changes.
     video_ids = models.TextField(_("video ids"))
