@@ -28,6 +28,7 @@ from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -147,3 +148,29 @@ class ResilientRedisCache(RedisCache):
     @property
     def client(self) -> Any:
         return _GuardedClient(super().client, self._breaker)
+
+    def count_in_window(self, key: str, window: int) -> tuple[int, float] | None:
+        """Counts one hit on ``key`` in ONE round trip to Redis; the rate limiters' counter.
+
+        The window is ``window`` seconds from the key's first hit (a fixed window per client, not
+        per clock minute). Returns the hits in the current window, this one included, and the seconds
+        until the window ends; None when Redis cannot count (breaker open, outage, a bad reply): the
+        failure goes to the breaker like any other cache call.
+        """
+        if self._breaker.is_open():
+            return None
+        try:
+            redis_client = super().client.get_client(write=True)
+            redis_key = super().client.make_key(key)
+            pipe = redis_client.pipeline(transaction=False)
+            pipe.set(redis_key, 0, ex=window, nx=True)  # opens the window on the first hit only
+            pipe.incr(redis_key)
+            pipe.pttl(redis_key)
+            _opened, hits, left_ms = pipe.execute()
+            if left_ms < 0:  # no expiry (a key written by hand): close it with a fresh window
+                redis_client.expire(redis_key, window)
+                left_ms = window * 1000
+        except (RedisError, OSError) as exc:
+            self._breaker.record_failure(exc)
+            return None
+        return int(hits), left_ms / 1000

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import runpy
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -500,14 +501,59 @@ def test_throttle_counters_live_in_redis(api, viewer, catalog, settings, monkeyp
     _rates(settings, events="2/minute")
     from django.core.cache import cache
 
-    key = f"throttle_events_{viewer.pk}"
+    key = f"window:throttle_events_{viewer.pk}"
     try:
         for _ in range(2):
             assert api.post("/api/events/", {"video": catalog[0].pk, "completion": 0.5}).status_code == 201
-        assert len(cache.get(key)) == 2  # the history is stored in Redis
+        assert cache.get(key) == 2  # the counter lives in Redis, shared by every worker
+        refused = api.post("/api/events/", {"video": catalog[0].pk, "completion": 0.5})
+        assert_refused(refused, 429)
+        assert 0 < int(refused["Retry-After"]) <= 60  # the rest of the client's window
+        assert WatchEvent.objects.filter(user=viewer).count() == 2
+
+        # The window opens at the client's first request and closes after the rate's period.
+        _rates(settings, events="2/second")
+        cache.delete(key)
+        for _ in range(2):
+            assert api.post("/api/events/", {"video": catalog[0].pk, "completion": 0.5}).status_code == 201
         assert_refused(api.post("/api/events/", {"video": catalog[0].pk, "completion": 0.5}), 429)
+        time.sleep(1.1)
+        assert api.post("/api/events/", {"video": catalog[0].pk, "completion": 0.5}).status_code == 201
+        assert cache.get(key) == 1
     finally:
-        cache.delete_many([key, f"throttle_user_{viewer.pk}"])
+        cache.delete_many([key, f"window:throttle_user_{viewer.pk}"])
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL (set in CI)")
+def test_a_limit_costs_one_redis_round_trip(api, viewer, settings, monkeypatch):
+    caches = _cache_settings_for(monkeypatch, django_settings.REDIS_URL)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4()}"
+    settings.CACHES = caches
+    from django.core.cache import cache
+    from redis.client import Pipeline, Redis
+
+    calls: list[str] = []
+    real_execute, real_command = Pipeline.execute, Redis.execute_command
+
+    def pipeline_execute(self, *args, **kwargs):
+        calls.append("pipeline")
+        return real_execute(self, *args, **kwargs)
+
+    def execute_command(self, *args, **kwargs):
+        calls.append(str(args[0]))
+        return real_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", pipeline_execute)
+    monkeypatch.setattr(Redis, "execute_command", execute_command)
+    try:
+        cache.get("warm")  # the active version and the connection pool, outside the count
+        calls.clear()
+        assert api.get("/api/videos/").status_code == 200
+        assert calls.count("pipeline") == 1  # the "user" limit: set-if-new, increment, time left
+        assert cache.get(f"window:throttle_user_{viewer.pk}") == 1
+        assert cache.get(f"throttle_user_{viewer.pk}") is None  # no list of timestamps
+    finally:
+        cache.delete(f"window:throttle_user_{viewer.pk}")
 
 
 def test_a_redis_outage_lets_requests_through(api, viewer, catalog, settings, monkeypatch):

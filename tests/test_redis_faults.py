@@ -116,6 +116,39 @@ def test_silent_redis_costs_one_timeout_then_the_breaker_skips_it(silent_server,
     assert len([r for r in caplog.records if r.name == "recsite.cache"]) == 1  # still one line this minute
 
 
+def test_rate_counter_passes_when_redis_is_refused_or_silent(silent_server, caplog):
+    """The limiters' counter (one pipelined round trip) fails like any cache call: None, one log line,
+    then the breaker skips Redis."""
+    caplog.set_level(logging.WARNING, logger="recsite.cache")
+    refused = _cache(f"redis://127.0.0.1:{dead_port()}/0")
+    silent = _cache(f"redis://127.0.0.1:{silent_server.port}/2", backoff=5)
+    started = time.monotonic()
+    for _ in range(50):
+        assert refused.count_in_window("throttle_user_1", 60) is None
+        assert silent.count_in_window("throttle_user_1", 60) is None
+    assert time.monotonic() - started < 1.5  # one socket timeout at most, then the breakers are open
+    assert len([r for r in caplog.records if r.name == "recsite.cache"]) == 2  # one line per Redis
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (set in CI)")
+def test_rate_counter_counts_in_a_window_that_expires():
+    import uuid
+
+    cache = _cache(os.environ["REDIS_URL"])
+    key = f"window-{uuid.uuid4()}"
+    try:
+        assert [cache.count_in_window(key, 1)[0] for _ in range(3)] == [1, 2, 3]
+        hits, left = cache.count_in_window(key, 1)
+        assert hits == 4 and 0 < left <= 1
+        time.sleep(1.1)
+        assert cache.count_in_window(key, 1)[0] == 1  # a new window
+        cache.set(key, 7, timeout=None)  # a counter without expiry gets one
+        assert cache.count_in_window(key, 30) == (8, 30.0)
+        assert 0 < cache.ttl(key) <= 30
+    finally:
+        cache.delete(key)
+
+
 def test_breaker_logs_again_after_a_minute():
     from recsite.cache import CircuitBreaker
 
