@@ -35,13 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", type=int, default=1682)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument(
+        "--cache-url",
+        default=None,
+        help="Redis URL of the cache that counts the throttles (default: the process's memory).",
+    )
     parser.add_argument("--profile", action="store_true", help="Also print cProfile's top functions.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     database_recreate(args.admin_url, args.db_name)
     workdir = Path(tempfile.mkdtemp(prefix="bench-api-cpu-"))
-    os.environ.update(server_env(database_url_for(args.admin_url, args.db_name), workdir))
+    os.environ.update(server_env(database_url_for(args.admin_url, args.db_name), workdir, cache_url=args.cache_url))
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
     sys.path.insert(0, str(ROOT))
     try:

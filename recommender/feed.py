@@ -101,7 +101,9 @@ def _model_reason(video: Video, reason_video: Video | None) -> tuple[dict[str, A
     return {"kind": "viewers_like_you"}, _("Popular with viewers like you")
 
 
-def _model_items(user: Any, version: ModelVersion, limit: int, offset: int) -> list[FeedItem]:
+def _model_items(
+    user: Any, version: ModelVersion, calibration: dict[str, Any] | None, limit: int, offset: int
+) -> list[FeedItem]:
     # Finished since the version's data was read (a subquery: the rows come in one query).
     finished = video_selectors.finished_video_ids(user=user)
     if version.last_event_id is not None:
@@ -112,7 +114,6 @@ def _model_items(user: Any, version: ModelVersion, limit: int, offset: int) -> l
         .select_related("video", "video__category", "reason_video")
         .order_by("rank")[offset : offset + limit]
     )
-    calibration = (version.metrics or {}).get("calibration")
     items = []
     for position, row in enumerate(rows, start=offset + 1):
         reason, text = _model_reason(row.video, row.reason_video)
@@ -215,6 +216,11 @@ def _prepared(user: Any, version: ModelVersion) -> Prepared | None:
         if version.last_event_id is not None:
             finished = finished.filter(id__gt=version.last_event_id)
         finished_ids = list(finished.values_list("video_id", flat=True))
+    return _prepared_lines(payload, finished_ids, language)
+
+
+def _prepared_lines(payload: str, finished_ids: list[int], language: str) -> Prepared:
+    """A stored payload split into its lines, less the videos in ``finished_ids`` (nothing parsed)."""
     category_names, *lines = payload.split("\n")
     gone = {str(pk) for pk in finished_ids}
     items = [item for video_id, _space, item in (line.partition(" ") for line in lines) if video_id not in gone]
@@ -254,15 +260,21 @@ def _prepared_items(prepared: Prepared, limit: int, offset: int) -> list[FeedIte
     return items
 
 
-def _feed(user: Any, limit: int, offset: int) -> tuple[Feed, Prepared | None]:
-    version = selectors.active_version_cached()
+def _feed(user: Any, limit: int, offset: int, *, read: _Read | None = None) -> tuple[Feed, Prepared | None]:
+    """The feed and, when it comes from a prepared feed, that feed (its items not yet parsed).
+    ``read``: the version and prepared feed already read by ``_active_prepared``."""
+    if read is None:
+        version = selectors.active_version_cached()
+        read = _Read(version, (version.metrics or {}).get("calibration") if version is not None else None)
+        if version is not None and user.is_authenticated:
+            read.prepared = _prepared(user, version)
+    version = read.version
     if version is not None and user.is_authenticated:
-        prepared = _prepared(user, version)
-        if prepared is not None:
-            if prepared.items[offset : offset + 1] or offset > 0:
-                return Feed([], "model", version), prepared
+        if read.prepared is not None:
+            if read.prepared.items[offset : offset + 1] or offset > 0:
+                return Feed([], "model", version), read.prepared
         else:
-            items = _model_items(user, version, limit, offset)
+            items = _model_items(user, version, read.calibration, limit, offset)
             if items or offset > 0:
                 return Feed(items, "model", version), None
     return Feed(_popular_items(user, limit, offset), "popular", version), None
@@ -276,11 +288,64 @@ def recommendation_feed(*, user: Any, limit: int, offset: int = 0) -> Feed:
     return feed
 
 
+# The API's path on PostgreSQL: the active version's brief and calibration, its prepared row for the
+# viewer and language (if any), and the videos finished since, in one query (no cache read).
+_ACTIVE_PREPARED_SQL = (
+    "SELECT v.id, v.finished_at, v.activated_at, v.objective, v.architecture, v.last_event_id,"
+    " v.metrics -> %s ->> 'format', v.metrics -> 'calibration', p.payload,"
+    " ARRAY(SELECT DISTINCT e.video_id FROM {events} e"
+    " WHERE e.user_id = %s AND e.completion >= %s AND e.id > COALESCE(v.last_event_id, 0))"
+    " FROM {versions} v LEFT JOIN {prepared} p ON p.version_id = v.id AND p.user_id = %s AND p.language = %s"
+    " WHERE v.status = %s"
+)
+_BRIEF_FIELDS = ("id", "finished_at", "activated_at", "objective", "architecture", "last_event_id")
+
+
+@dataclass
+class _Read:
+    """What ``_active_prepared`` read: the active version (brief fields only), its calibration, and
+    the viewer's prepared feed of it (None: not prepared in this language and format)."""
+
+    version: ModelVersion | None
+    calibration: dict[str, Any] | None = None
+    prepared: Prepared | None = None
+
+
+def _active_prepared(user: Any) -> _Read | None:
+    """The API's read of the active version and the viewer's prepared feed, in one query on
+    PostgreSQL (None elsewhere, or for an anonymous user: read them the usual way)."""
+    if connection.vendor != "postgresql" or not user.is_authenticated:
+        return None
+    language = get_language() or ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ACTIVE_PREPARED_SQL.format(
+                versions=ModelVersion._meta.db_table,
+                prepared=PreparedFeed._meta.db_table,
+                events=WatchEvent._meta.db_table,
+            ),
+            [PREPARED_KEY, user.pk, settings.FINISHED_COMPLETION, user.pk, language, ModelVersion.Status.ACTIVE],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return _Read(None)
+    version = ModelVersion.from_db(connection.alias, _BRIEF_FIELDS, found[:6])
+    prepared_format, calibration, payload, finished_ids = found[6:]
+    if isinstance(calibration, str):  # Django reads jsonb as text (its JSONField parses it)
+        calibration = json.loads(calibration)
+    read = _Read(version, calibration)
+    if payload is not None and prepared_format == str(PREPARED_FORMAT):
+        read.prepared = _prepared_lines(payload, finished_ids, language)
+    return read
+
+
 def recommendation_feed_data(*, user: Any, limit: int, offset: int = 0) -> tuple[Feed, list[str]]:
     """``recommendation_feed`` with its items as the API sends them: each item's JSON text
     (``feed_item_data``, serialised); from a prepared feed, the stored JSON with its rank put in front
-    (``feed.items`` stays empty), so nothing is parsed or re-serialised on this path."""
-    feed, prepared = _feed(user, limit, offset)
+    (``feed.items`` stays empty), so nothing is parsed or re-serialised on this path.
+
+    ``feed.version`` may carry only the fields of ``api.recommendations.model_version_brief``."""
+    feed, prepared = _feed(user, limit, offset, read=_active_prepared(user))
     if prepared is None:
         video_data = VideoData()
         return feed, [json_text(feed_item_data(item, video_data)) for item in feed.items]

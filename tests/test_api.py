@@ -8,6 +8,7 @@ import re
 import pytest
 from api_support import _api_test_settings, api, catalog, other, publish_version, staff, token_client, viewer  # noqa: F401
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -311,12 +312,15 @@ def test_recommendations_from_the_active_version(api, viewer, other, catalog):
 
 
 def test_recommendations_cost_two_queries(api, viewer, catalog, django_assert_num_queries):
-    """Profiled hot path: the token lookup and one query for the rows (the active version is cached)."""
-    publish_version(users_videos={viewer: catalog[1:]}, reason=catalog[0])
+    """Profiled hot path: the token lookup and one query for the prepared feed (on PostgreSQL with the
+    active version in it; elsewhere the version is cached)."""
+    from recommender.services.feeds import feeds_prepare
+
+    feeds_prepare(version=publish_version(users_videos={viewer: catalog[1:]}, reason=catalog[0]))
     assert api.get("/api/recommendations/").status_code == 200  # fills the active-version cache
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):  # elsewhere: finished ids apart
         body = api.get("/api/recommendations/").json()
-    assert len(body["results"]) == 5
+    assert len(body["results"]) == 5 and body["source"] == "model"
 
 
 def test_recommendations_leave_out_videos_finished_since_publishing(api, viewer, catalog):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from api_support import _api_test_settings, token_client  # noqa: F401
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
@@ -133,9 +134,14 @@ def test_prepared_feed_is_served_without_the_rows_and_in_one_query(make_user, ca
     version = publish([(ann, v, 0.9 - 0.05 * i, catalog[0]) for i, v in enumerate(catalog[1:9])])
     drop_rows(version)
     api = token_client(ann)
-    assert api.get("/api/recommendations/").status_code == 200  # fills the active-version cache
-    with django_assert_max_num_queries(2):  # the token (with its user); the prepared row with finished ids
+    assert api.get("/api/recommendations/").status_code == 200
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        active_version_cache_clear()  # not read: the feed's query reads the active version too
+    # The token (with its user); the prepared row with the finished ids (elsewhere: two queries).
+    with django_assert_max_num_queries(2 if postgresql else 3):
         body = api.get("/api/recommendations/?limit=20").json()
+    assert body["model_version"]["id"] == version.pk and body["model_version"]["objective"] == "expected_completion"
     assert [r["video"]["id"] for r in body["results"]] == [v.pk for v in catalog[1:9]]
     assert body["source"] == "model" and body["cold_start"] is False
     assert body["results"][0]["reason"] == "Because you watched “Video 0”"
