@@ -82,3 +82,19 @@ def undo_id(message: Any) -> int | None:
         if name == "undo" and value.isdigit():
             return int(value)
     return None
+
+
+@register.simple_tag
+def video_card(video: Any, rec: Any = None, heading: str = "h3") -> str:
+    """``{% video_card video rec heading %}``: a video card (``videos.cards.card_html``)."""
+    from videos.cards import card_html
+
+    return card_html(video, rec=rec, heading=heading)
+
+
+@register.simple_tag
+def video_thumb(video: Any) -> str:
+    """``{% video_thumb video %}``: a video's picture (``videos.cards.thumb_html``)."""
+    from videos.cards import thumb_html
+
+    return thumb_html(video)

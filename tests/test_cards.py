@@ -1,0 +1,70 @@
+"""Video cards rendered in Python (videos.cards): escaped, translated, the same links as the models."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import set_script_prefix
+from django.utils import translation
+
+from recommender.feed import FeedItem
+from videos.cards import card_html, thumb_html, video_url
+from videos.models import Category, Video
+
+
+@pytest.fixture
+def video(db):
+    category = Category.objects.create(name="Science", slug="science", name_zh_hans="科学")
+    return Video.objects.create(
+        title='<b>"Cats" & dogs</b>', category=category, duration_seconds=3725, thumbnail_url='https://x.test/a"b.jpg'
+    )
+
+
+def test_a_card_escapes_every_text_and_links_to_the_video(video):
+    html = card_html(video)
+    assert "<b>" not in html and "&lt;b&gt;&quot;Cats&quot; &amp; dogs&lt;/b&gt;" in html
+    assert 'src="https://x.test/a&quot;b.jpg"' in html
+    assert html.count(f'href="{video.get_absolute_url()}"') == 2  # the picture and the title
+    assert '<h3 class="card-title">' in html and "1:02:05" in html and "Science" in html
+    assert "status-chip" not in html and "thumb-progress" not in html  # not started
+
+
+def test_a_card_shows_the_viewers_progress(video):
+    video.completion = 0.42
+    html = card_html(video, heading="h2")
+    assert '<h2 class="card-title">' in html and "42 % watched" in html and 'class="pct-42"' in html
+    video.completion = 0.97
+    assert '<span class="status-chip finished">Finished</span>' in card_html(video)
+
+
+def test_a_pick_shows_rank_match_and_an_escaped_reason(video):
+    watched = Video(id=99, title="Tom & <Jerry>")
+    rec = FeedItem(video, 3, 0.2, 0.734, {"kind": "because_you_watched", "video_obj": watched}, "unused")
+    html = card_html(video, rec=rec)
+    assert '<span class="rank" title="Rank">3</span>' in html
+    assert f'href="{video.get_absolute_url()}?from=rec"' in html
+    assert "<strong>73 %</strong>" in html and 'aria-label="Match 73 %"' in html
+    assert f'Because you watched <a href="{watched.get_absolute_url()}">Tom &amp; &lt;Jerry&gt;</a>' in html
+    popular = FeedItem(video, 1, None, None, {"kind": "popular"}, "Trending in <Science>")
+    html = card_html(video, rec=popular)
+    assert '<p class="reason">Trending in &lt;Science&gt;</p>' in html and 'class="score"' not in html
+
+
+def test_cards_speak_the_active_language(video):
+    video.completion = 1.0
+    rec = FeedItem(video, 1, 0.2, 0.5, {"kind": "because_you_watched", "video_obj": Video(id=7, title="A")}, "")
+    with translation.override("zh-hans"):
+        html = card_html(video, rec=rec)
+    assert "已看完" in html and "科学" in html and "匹配度" in html and "因为你看过" in html
+    assert "Finished" in card_html(video, rec=rec)  # back in English: the texts are kept per language
+
+
+def test_urls_follow_the_script_prefix_and_headings_are_checked(video):
+    assert video_url(video.pk) == video.get_absolute_url()
+    set_script_prefix("/site/")
+    try:
+        assert video_url(video.pk) == video.get_absolute_url() == f"/site/videos/{video.pk}/"
+        assert f'href="/site/videos/{video.pk}/"' in thumb_html(video)
+    finally:
+        set_script_prefix("/")
+    with pytest.raises(ValueError, match="heading"):
+        card_html(video, heading="script")
