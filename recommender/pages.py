@@ -33,9 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
         feed = recommendation_feed(user=request.user, limit=SHELF_SIZE)
         recommendations, cold_start = feed.items, feed.cold_start
         continuing = selectors.continue_watching(user=request.user, limit=SHELF_SIZE)
-    popular = list(selectors.popular_videos(limit=SHELF_SIZE))
-    new = list(selectors.new_videos(limit=SHELF_SIZE))
-    shelves = selectors.category_shelves(per_category=SHELF_SIZE)
+    popular, new, shelves = selectors.home_catalog(shelf_size=SHELF_SIZE)
     _attach_progress(
         request,
         [r.video for r in recommendations] + popular + new + [v for _c, videos in shelves for v in videos],

@@ -19,6 +19,17 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: a request in another language (the locale
+    middleware activates it for the thread) must not leak into the next test."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _model_dir(settings, tmp_path):
     """Model artifacts of every test go to a fresh temporary folder."""
     settings.MODEL_DIR = tmp_path / "models"
