@@ -104,7 +104,7 @@ def _pick(rec: Any, texts: dict[str, str]) -> str:
         p = percent(rec.match)
         parts.append(
             f'<div class="score" title="{texts["match_help"]}">\n'
-            f'        <span>{texts["match"]}</span><strong>{texts["match_value"] % {"p": p}}</strong>\n'
+            f"        <span>{texts['match']}</span><strong>{texts['match_value'] % {'p': p}}</strong>\n"
             f'        <span class="bar" role="img" aria-label="{texts["match_label"] % {"p": p}}">'
             f'<span class="pct-{p}"></span></span>\n      </div>'
         )
