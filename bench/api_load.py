@@ -37,6 +37,7 @@ import textwrap
 from pathlib import Path
 
 from common import (
+    cpu_reference_seconds,
     cpu_seconds,
     database_drop,
     database_recreate,
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 "wrk_threads": args.wrk_threads,
             },
             "machine_load": os.getloadavg(),
+            "cpu_reference_s": cpu_reference_seconds(),
             "data": {"users_with_tokens": len(fixture["tokens"]), "videos": len(fixture["videos"])},
             "cpu_count": os.cpu_count(),
             "get_recommendations": recommendations,

@@ -73,6 +73,21 @@ def fold_pair(folder: str | Path, fold: int) -> tuple[Ratings, Ratings]:
     return read_ratings(folder, f"u{fold}.base"), read_ratings(folder, f"u{fold}.test")
 
 
+def cpu_reference_seconds(rounds: int = 3) -> float:
+    """Seconds for a fixed pure-Python loop (20 million additions), best of ``rounds``: how fast this
+    machine's cores are right now. A shared virtual machine's speed drifts between runs (1.4 s to
+    2.1 s has been seen on the same VM within an hour), so load figures are only comparable at
+    similar reference times."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for i in range(20_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 

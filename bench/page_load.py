@@ -25,6 +25,7 @@ from pathlib import Path
 
 from api_load import LUA_COMMON, _add_cpu, _wrk
 from common import (
+    cpu_reference_seconds,
     cpu_seconds,
     database_drop,
     database_recreate,
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             "data": {"logged_in_viewers": len(fixture["sessions"]), "videos": len(fixture["videos"])},
             "cpu_count": os.cpu_count(),
             "machine_load": os.getloadavg(),
+            "cpu_reference_s": cpu_reference_seconds(),
             "pages": results,
         }
         print(json.dumps(out) if args.json else json.dumps(out, indent=2))
