@@ -42,47 +42,68 @@ def token_obtain(*, user: AbstractBaseUser) -> Token:
 
 
 @functools.cache
-def _token_sql() -> tuple[str, list[str]]:
-    """SELECT of a token's creation time and its user's concrete fields, and those fields' names."""
+def _token_sql(lateral: str = "") -> tuple[str, list[str]]:
+    """SELECT of a token's creation time and its user's concrete fields (and, when ``lateral`` is a
+    subquery, its columns after them, NULLs when it has no row), and those fields' names. The
+    subquery may name the user's id as ``u.id``."""
     user_model = get_user_model()
     names = [f.attname for f in user_model._meta.concrete_fields]
     quote = connection.ops.quote_name
     columns = ", ".join(f"u.{quote(f.column)}" for f in user_model._meta.concrete_fields)
+    extra = ", x.*" if lateral else ""
+    joined = f" LEFT JOIN LATERAL ({lateral}) x ON true" if lateral else ""
     sql = (
-        f"SELECT t.{quote('created')}, {columns} FROM {quote(Token._meta.db_table)} t"
+        f"SELECT t.{quote('created')}, {columns}{extra} FROM {quote(Token._meta.db_table)} t"
         f" JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_model._meta.pk.column)} = t.{quote('user_id')}"
-        f" WHERE t.{quote('key')} = %s"
+        f"{joined} WHERE t.{quote('key')} = %s"
     )
     return sql, names
 
 
-def _token_lookup(key: str) -> tuple[AbstractBaseUser, Token] | None:
+def _token_lookup(
+    key: str, lateral: str = "", lateral_params: list | None = None
+) -> tuple[AbstractBaseUser, Token, tuple] | None:
     """The token and its user in one hand-written query (PostgreSQL: its driver returns the values as the
     ORM would; every API request pays for this lookup, and the ORM's query compilation was a third of
-    it). None when no token has that key."""
-    sql, names = _token_sql()
+    it), with the columns of the ``lateral`` subquery if any. None when no token has that key."""
+    sql, names = _token_sql(lateral)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key])
+        cursor.execute(sql, [*(lateral_params or []), key])
         found = cursor.fetchone()
     if found is None:
         return None
-    user = get_user_model().from_db(connection.alias, names, found[1:])
+    width = 1 + len(names)
+    user = get_user_model().from_db(connection.alias, names, found[1:width])
     token = Token.from_db(connection.alias, ["key", "user_id", "created"], [key, user.pk, found[0]])
     token.user = user  # type: ignore[attr-defined]
-    return user, token
+    return user, token, tuple(found[width:])
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """``Authorization: Token <key>``, refused with 401 once the token is older than its lifetime."""
+    """``Authorization: Token <key>``, refused with 401 once the token is older than its lifetime.
+
+    On PostgreSQL a subclass may read more in the token's query: ``lateral_sql`` (a subquery that
+    may name the user's id as ``u.id``), ``lateral_params`` and ``lateral_found`` (given its columns,
+    all None when it had no row; called only for an accepted token)."""
+
+    lateral_sql = ""
+
+    def lateral_params(self) -> list:
+        return []
+
+    def lateral_found(self, values: tuple) -> None:
+        return None
 
     def authenticate_credentials(self, key: str) -> tuple[AbstractBaseUser, Token]:
         if connection.vendor == "postgresql":
-            found = _token_lookup(key)
+            found = _token_lookup(key, self.lateral_sql, self.lateral_params() if self.lateral_sql else None)
             if found is None:
                 raise AuthenticationFailed(_("Invalid token."))
-            user, token = found
+            user, token, extra = found
             if not user.is_active:
                 raise AuthenticationFailed(_("User inactive or deleted."))
+            if not token_is_expired(token) and self.lateral_sql:
+                self.lateral_found(extra)
         else:
             user, token = super().authenticate_credentials(key)
         if token_is_expired(token):

@@ -15,12 +15,22 @@ from django.http import HttpResponse
 from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from api.authentication import ExpiringTokenAuthentication
 from api.pagination import query_int
 from api.serializers import MAX_RECOMMENDATIONS, RECOMMENDATION_SOURCES, VideoBriefSerializer, VideoSerializer
-from recommender.feed import json_text, recommendation_feed_data
+from recommender.feed import (
+    FEED_READ_COLUMNS,
+    FeedRead,
+    feed_read_from_row,
+    feed_read_params,
+    feed_read_sql,
+    json_text,
+    recommendation_feed_data,
+)
 from recommender.models import ModelVersion
 
 MATCH_HELP = (
@@ -106,7 +116,29 @@ class RecommendationListSerializer(serializers.Serializer):
     results = RecommendationItemSerializer(many=True)
 
 
+class TokenAndFeedAuthentication(ExpiringTokenAuthentication):
+    """Token authentication that reads the viewer's feed (``recommender.feed.feed_read``) in the same
+    query as the token (PostgreSQL): one database round trip for the whole request."""
+
+    lateral_sql = ""  # set per instance: the table names are known once the models are loaded
+
+    def authenticate(self, request: Request) -> Any:
+        self._request = request
+        self.lateral_sql = feed_read_sql("u.id")
+        return super().authenticate(request)
+
+    def lateral_params(self) -> list:
+        return feed_read_params(get_language() or "")
+
+    def lateral_found(self, values: tuple) -> None:
+        assert len(values) == FEED_READ_COLUMNS
+        self._request.feed_read = feed_read_from_row(values, get_language() or "")
+
+
 class RecommendationsView(APIView):
+    # As DEFAULT_AUTHENTICATION_CLASSES, with the token's query reading the feed too.
+    authentication_classes = [TokenAndFeedAuthentication, SessionAuthentication]
+
     @extend_schema(
         parameters=[RecommendationQuerySerializer],
         responses=RecommendationListSerializer,
@@ -126,7 +158,8 @@ class RecommendationsView(APIView):
         offset = query_int(request, "offset", minimum=0, maximum=10_000) or 0
         # The items come as JSON text ready to send (a prepared feed's stored items, or feed_item_data
         # of the live feed serialised): the body is put together, not rendered.
-        feed, results = recommendation_feed_data(user=request.user, limit=limit, offset=offset)
+        read: FeedRead | None = getattr(request, "feed_read", None)
+        feed, results = recommendation_feed_data(user=request.user, limit=limit, offset=offset, read=read)
         head = json_text(
             {
                 "cold_start": feed.cold_start,

@@ -260,12 +260,12 @@ def _prepared_items(prepared: Prepared, limit: int, offset: int) -> list[FeedIte
     return items
 
 
-def _feed(user: Any, limit: int, offset: int, *, read: _Read | None = None) -> tuple[Feed, Prepared | None]:
+def _feed(user: Any, limit: int, offset: int, *, read: FeedRead | None = None) -> tuple[Feed, Prepared | None]:
     """The feed and, when it comes from a prepared feed, that feed (its items not yet parsed).
-    ``read``: the version and prepared feed already read by ``_active_prepared``."""
+    ``read``: the version and prepared feed already read (``feed_read``)."""
     if read is None:
         version = selectors.active_version_cached()
-        read = _Read(version, (version.metrics or {}).get("calibration") if version is not None else None)
+        read = FeedRead(version, (version.metrics or {}).get("calibration") if version is not None else None)
         if version is not None and user.is_authenticated:
             read.prepared = _prepared(user, version)
     version = read.version
@@ -289,63 +289,84 @@ def recommendation_feed(*, user: Any, limit: int, offset: int = 0) -> Feed:
 
 
 # The API's path on PostgreSQL: the active version's brief and calibration, its prepared row for the
-# viewer and language (if any), and the videos finished since, in one query (no cache read).
+# viewer and language (if any), and the videos finished since, in one query (no cache read). ``{user}``
+# is the viewer's id as SQL: a parameter, or a column when the token lookup reads the feed with the
+# user (``api.recommendations``); the other parameters come from ``feed_read_params``.
 _ACTIVE_PREPARED_SQL = (
     "SELECT v.id, v.finished_at, v.activated_at, v.objective, v.architecture, v.last_event_id,"
     " v.metrics -> %s ->> 'format', v.metrics -> 'calibration', p.payload,"
     " ARRAY(SELECT DISTINCT e.video_id FROM {events} e"
-    " WHERE e.user_id = %s AND e.completion >= %s AND e.id > COALESCE(v.last_event_id, 0))"
-    " FROM {versions} v LEFT JOIN {prepared} p ON p.version_id = v.id AND p.user_id = %s AND p.language = %s"
+    " WHERE e.user_id = {user} AND e.completion >= %s AND e.id > COALESCE(v.last_event_id, 0))"
+    " FROM {versions} v LEFT JOIN {prepared} p ON p.version_id = v.id AND p.user_id = {user} AND p.language = %s"
     " WHERE v.status = %s"
 )
 _BRIEF_FIELDS = ("id", "finished_at", "activated_at", "objective", "architecture", "last_event_id")
+FEED_READ_COLUMNS = 10  # the columns of feed_read_sql, in order
 
 
 @dataclass
-class _Read:
-    """What ``_active_prepared`` read: the active version (brief fields only), its calibration, and
-    the viewer's prepared feed of it (None: not prepared in this language and format)."""
+class FeedRead:
+    """The active version (brief fields only), its calibration, and the viewer's prepared feed of it
+    (None: not prepared in this language and format), read in one query (``feed_read_sql``)."""
 
     version: ModelVersion | None
     calibration: dict[str, Any] | None = None
     prepared: Prepared | None = None
 
 
-def _active_prepared(user: Any) -> _Read | None:
-    """The API's read of the active version and the viewer's prepared feed, in one query on
-    PostgreSQL (None elsewhere, or for an anonymous user: read them the usual way)."""
-    if connection.vendor != "postgresql" or not user.is_authenticated:
-        return None
-    language = get_language() or ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ACTIVE_PREPARED_SQL.format(
-                versions=ModelVersion._meta.db_table,
-                prepared=PreparedFeed._meta.db_table,
-                events=WatchEvent._meta.db_table,
-            ),
-            [PREPARED_KEY, user.pk, settings.FINISHED_COMPLETION, user.pk, language, ModelVersion.Status.ACTIVE],
-        )
-        found = cursor.fetchone()
-    if found is None:
-        return _Read(None)
-    version = ModelVersion.from_db(connection.alias, _BRIEF_FIELDS, found[:6])
-    prepared_format, calibration, payload, finished_ids = found[6:]
+def feed_read_sql(user_sql: str) -> str:
+    """The SELECT of a ``FeedRead`` (``FEED_READ_COLUMNS`` columns, at most one row), the viewer's id
+    given as the SQL expression ``user_sql``."""
+    return _ACTIVE_PREPARED_SQL.format(
+        versions=ModelVersion._meta.db_table,
+        prepared=PreparedFeed._meta.db_table,
+        events=WatchEvent._meta.db_table,
+        user=user_sql,
+    )
+
+
+def feed_read_params(language: str) -> list[Any]:
+    """The parameters of ``feed_read_sql`` (other than the user), in order."""
+    return [PREPARED_KEY, settings.FINISHED_COMPLETION, language, ModelVersion.Status.ACTIVE]
+
+
+def feed_read_from_row(row: tuple[Any, ...] | None, language: str) -> FeedRead:
+    """A ``FeedRead`` from the columns of ``feed_read_sql`` (None or a NULL version id: no active version)."""
+    if row is None or row[0] is None:
+        return FeedRead(None)
+    version = ModelVersion.from_db(connection.alias, _BRIEF_FIELDS, row[:6])
+    prepared_format, calibration, payload, finished_ids = row[6:]
     if isinstance(calibration, str):  # Django reads jsonb as text (its JSONField parses it)
         calibration = json.loads(calibration)
-    read = _Read(version, calibration)
+    read = FeedRead(version, calibration)
     if payload is not None and prepared_format == str(PREPARED_FORMAT):
         read.prepared = _prepared_lines(payload, finished_ids, language)
     return read
 
 
-def recommendation_feed_data(*, user: Any, limit: int, offset: int = 0) -> tuple[Feed, list[str]]:
+def feed_read(user: Any) -> FeedRead | None:
+    """The API's read of the active version and the viewer's prepared feed, in one query on
+    PostgreSQL (None elsewhere, or for an anonymous user: read them the usual way)."""
+    if connection.vendor != "postgresql" or not user.is_authenticated:
+        return None
+    language = get_language() or ""
+    params = feed_read_params(language)
+    with connection.cursor() as cursor:
+        # The user's id appears twice ({user}): after the first parameter and after the third.
+        cursor.execute(feed_read_sql("%s"), [params[0], user.pk, params[1], user.pk, *params[2:]])
+        return feed_read_from_row(cursor.fetchone(), language)
+
+
+def recommendation_feed_data(
+    *, user: Any, limit: int, offset: int = 0, read: FeedRead | None = None
+) -> tuple[Feed, list[str]]:
     """``recommendation_feed`` with its items as the API sends them: each item's JSON text
     (``feed_item_data``, serialised); from a prepared feed, the stored JSON with its rank put in front
     (``feed.items`` stays empty), so nothing is parsed or re-serialised on this path.
 
-    ``feed.version`` may carry only the fields of ``api.recommendations.model_version_brief``."""
-    feed, prepared = _feed(user, limit, offset, read=_active_prepared(user))
+    ``feed.version`` may carry only the fields of ``api.recommendations.model_version_brief``. ``read``:
+    the viewer's ``FeedRead`` when the caller has it already (read with the token)."""
+    feed, prepared = _feed(user, limit, offset, read=read or feed_read(user))
     if prepared is None:
         video_data = VideoData()
         return feed, [json_text(feed_item_data(item, video_data)) for item in feed.items]

@@ -105,14 +105,15 @@ def test_tokens_never_expire_without_a_lifetime(viewer, token, settings):
     assert token_works(token)
 
 
-def test_an_expired_token_is_refused_and_deleted(viewer, token, settings):
+@pytest.mark.parametrize("path", ["/api/events/", "/api/recommendations/"])  # the latter reads its feed with the token
+def test_an_expired_token_is_refused_and_deleted(viewer, token, settings, path):
     settings.API_TOKEN_TTL_DAYS = 7
     Token.objects.filter(pk=token.pk).update(created=timezone.now() - timedelta(days=6, hours=23))
     assert token_works(token)
     Token.objects.filter(pk=token.pk).update(created=timezone.now() - timedelta(days=7, minutes=1))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    response = client.get("/api/events/")
+    response = client.get(path)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert response.json() == {"detail": "The token has expired; obtain a new one.", "code": "token_expired"}

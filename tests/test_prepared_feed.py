@@ -138,8 +138,9 @@ def test_prepared_feed_is_served_without_the_rows_and_in_one_query(make_user, ca
     postgresql = connection.vendor == "postgresql"
     if postgresql:
         active_version_cache_clear()  # not read: the feed's query reads the active version too
-    # The token (with its user); the prepared row with the finished ids (elsewhere: two queries).
-    with django_assert_max_num_queries(2 if postgresql else 3):
+    # One query: the token, its user, the active version, the prepared row and the finished ids
+    # (elsewhere: the token, the row, the finished ids).
+    with django_assert_max_num_queries(1 if postgresql else 3):
         body = api.get("/api/recommendations/?limit=20").json()
     assert body["model_version"]["id"] == version.pk and body["model_version"]["objective"] == "expected_completion"
     assert [r["video"]["id"] for r in body["results"]] == [v.pk for v in catalog[1:9]]
@@ -271,3 +272,24 @@ def test_the_api_body_is_valid_json_with_line_separators_escaped(make_user, cata
     assert response["Content-Type"] == "application/json"
     assert "\u2028".encode() not in response.content and b"\\u2028" in response.content
     assert response.json()["results"][0]["video"]["title"] == "Line\u2028separator"
+
+
+def test_the_token_query_reads_the_feed_in_the_requests_language(make_user, catalog, django_assert_max_num_queries):
+    ann = make_user("ann")
+    WatchEvent.objects.create(user=ann, video=catalog[0], completion=1.0)
+    version = publish([(ann, v, 0.5, catalog[0]) for v in catalog[1:4]])
+    drop_rows(version)
+    api = token_client(ann)
+    with django_assert_max_num_queries(1 if connection.vendor == "postgresql" else 4):  # + the version
+        body = api.get("/api/recommendations/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert body["language"] == "zh-hans" and body["results"][0]["reason"] == "因为你看过“Video 0”"
+    assert body["model_version"]["id"] == version.pk
+    # Someone else's token reads their own (empty) feed: the popular fallback, never ann's picks.
+    bob = make_user("bob")
+    other = token_client(bob).get("/api/recommendations/").json()
+    assert other["cold_start"] is True and other["model_version"]["id"] == version.pk
+    # No active version: the token query's feed columns are empty, the answer says so.
+    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.RETIRED)
+    active_version_cache_clear()
+    body = api.get("/api/recommendations/").json()
+    assert body["cold_start"] is True and body["model_version"] is None and body["source"] == "popular"
