@@ -159,7 +159,12 @@ class WatchEvent(models.Model):
                 name="watchevent_unique_client_event_id",
             ),
         ]
-        indexes = [models.Index(fields=["user", "video"], name="watchevent_user_video")]
+        indexes = [
+            models.Index(fields=["user", "video"], name="watchevent_user_video"),
+            # A viewer's events after a given id: the feed drops the videos finished since a version's
+            # data was read on every request (a few rows, not all of the viewer's history).
+            models.Index(fields=["user", "id"], name="watchevent_user_since"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} – {self.video} ({self.completion:.0%})"
