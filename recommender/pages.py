@@ -14,8 +14,9 @@ from django.urls import reverse
 
 from recommender.feed import FeedItem, recommendation_feed
 from videos import selectors
+from videos.cards import catalog_html, progress_fill
 from videos.models import Video
-from videos.views import SHELF_SIZE, _attach_progress, _detail_context
+from videos.views import SHELF_SIZE, _detail_context
 
 # How far down the feed the video page looks for the pick the viewer came from.
 FROM_REC_DEPTH = 50
@@ -33,11 +34,14 @@ def home(request: HttpRequest) -> HttpResponse:
         feed = recommendation_feed(user=request.user, limit=SHELF_SIZE)
         recommendations, cold_start = feed.items, feed.cold_start
         continuing = selectors.continue_watching(user=request.user, limit=SHELF_SIZE)
-    popular, new, shelves = selectors.home_catalog(shelf_size=SHELF_SIZE)
-    _attach_progress(
-        request,
-        [r.video for r in recommendations] + popular + new + [v for _c, videos in shelves for v in videos],
+    # The catalog shelves are shared by every viewer (cached HTML); the viewer's progress goes into
+    # their slots, read in the same query as the progress on the picks.
+    catalog, catalog_ids = catalog_html(shelf_size=SHELF_SIZE)
+    progress = selectors.user_completions(
+        user=request.user, video_ids={*catalog_ids, *(item.video.pk for item in recommendations)}
     )
+    for item in recommendations:
+        item.video.completion = progress.get(item.video.pk)
     return render(
         request,
         "videos/home.html",
@@ -45,9 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "recommendations": recommendations,
             "recommendations_cold_start": cold_start,
             "continuing": continuing,
-            "popular": popular,
-            "new": new,
-            "shelves": shelves,
+            "catalog": progress_fill(catalog, progress),
         },
     )
 

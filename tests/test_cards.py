@@ -68,3 +68,31 @@ def test_urls_follow_the_script_prefix_and_headings_are_checked(video):
         set_script_prefix("/")
     with pytest.raises(ValueError, match="heading"):
         card_html(video, heading="script")
+
+
+def test_home_catalog_is_shared_but_shows_each_viewers_progress(client, make_user, video):
+    from django.core.cache import cache
+
+    from videos.cards import CATALOG_KEY
+    from videos.models import WatchEvent
+
+    ann, bob = make_user("ann"), make_user("bob")
+    WatchEvent.objects.create(user=ann, video=video, completion=0.42)
+    WatchEvent.objects.create(user=bob, video=video, completion=1.0)
+    client.force_login(ann)
+    page = client.get("/").text
+    assert cache.get(f"{CATALOG_KEY}:en") is not None  # rendered once, for every viewer
+    assert "42 % watched" in page and 'class="pct-42"' in page and "<!--progress" not in page
+    client.force_login(bob)
+    page = client.get("/").text
+    assert '<span class="status-chip finished">Finished</span>' in page and "42 % watched" not in page
+    client.logout()
+    page = client.get("/").text
+    assert "status-chip" not in page and "thumb-progress" not in page and "<!--progress" not in page
+    # Each language has its own copy; an edit of a category drops them all.
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").text
+    assert "科学" in page and cache.get(f"{CATALOG_KEY}:zh-hans") is not None
+    video.category.name_zh_hans = "自然科学"
+    video.category.save()
+    assert cache.get(f"{CATALOG_KEY}:en") is None and cache.get(f"{CATALOG_KEY}:zh-hans") is None
+    assert "自然科学" in client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").text

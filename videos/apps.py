@@ -10,10 +10,10 @@ class VideosConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from videos.cards import catalog_html_clear
         from videos.models import Category, Video
-        from videos.selectors import home_catalog_clear
 
-        # The cached home shelves (videos.selectors.home_catalog) follow every edit of the catalog.
+        # The cached home shelves (videos.cards.catalog_html) follow every edit of the catalog.
         for model in (Video, Category):
-            post_save.connect(home_catalog_clear, sender=model, dispatch_uid=f"home-catalog-saved-{model.__name__}")
-            post_delete.connect(home_catalog_clear, sender=model, dispatch_uid=f"home-catalog-deleted-{model.__name__}")
+            post_save.connect(catalog_html_clear, sender=model, dispatch_uid=f"home-catalog-saved-{model.__name__}")
+            post_delete.connect(catalog_html_clear, sender=model, dispatch_uid=f"home-catalog-deleted-{model.__name__}")

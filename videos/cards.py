@@ -15,15 +15,19 @@ None: not started) and, for a recommendation, the ``FeedItem`` (rank, match, rea
 from __future__ import annotations
 
 import functools
+import re
 from html import escape
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from videos import selectors
 from videos.templatetags.site_extras import duration, hue, monogram, percent
 
 # Heading levels a card title may use (the page's outline decides).
@@ -69,23 +73,27 @@ def thumb_html(video: Any, *, url: str | None = None) -> SafeString:
     return mark_safe(_thumb(video, video_url(video.pk) if url is None else url))
 
 
-def _thumb(video: Any, url: str) -> str:
+def _thumb(video: Any, url: str, slots: bool = False) -> str:
     if video.thumbnail_url:
         picture = f'<img src="{escape(video.thumbnail_url)}" alt="" loading="lazy">'
     else:
         picture = f'<span class="thumb-mono">{escape(monogram(video.title))}</span>'
     length = duration(video.duration_seconds)
     badge = f'<span class="duration-badge">{length}</span>' if length else ""
-    completion = getattr(video, "completion", None)
-    progress = (
-        f'<span class="thumb-progress"><span class="pct-{percent(completion)}"></span></span>'
-        if completion is not None
-        else ""
-    )
+    if slots:
+        progress = f"<!--progress-thumb:{int(video.pk)}-->"
+    else:
+        progress = _thumb_progress(getattr(video, "completion", None))
     return (
         f'<a href="{escape(url)}" class="thumb hue-{hue(video)}" tabindex="-1" aria-hidden="true">\n'
         f'  {picture}\n  <span class="play-mark"></span>\n  {badge}\n  {progress}\n</a>'
     )
+
+
+def _thumb_progress(completion: float | None) -> str:
+    if completion is None:
+        return ""
+    return f'<span class="thumb-progress"><span class="pct-{percent(completion)}"></span></span>'
 
 
 def _status(completion: float | None, texts: dict[str, str]) -> str:
@@ -117,9 +125,10 @@ def _pick(rec: Any, texts: dict[str, str]) -> str:
     return "\n      ".join(parts)
 
 
-def card_html(video: Any, *, rec: Any = None, heading: str = "h3") -> SafeString:
+def card_html(video: Any, *, rec: Any = None, heading: str = "h3", progress_slots: bool = False) -> SafeString:
     """A video card: picture, title (with the rank for a pick), category, the viewer's progress and,
-    for a recommendation ``rec`` (a ``FeedItem``), its match and reason."""
+    for a recommendation ``rec`` (a ``FeedItem``), its match and reason. With ``progress_slots`` the
+    progress is left as slots for ``progress_fill`` (a card shared by every viewer)."""
     if heading not in HEADINGS:
         raise ValueError(f"card heading must be one of {sorted(HEADINGS)}, not {heading!r}")
     texts = _texts(get_language() or "")
@@ -128,9 +137,56 @@ def card_html(video: Any, *, rec: Any = None, heading: str = "h3") -> SafeString
     category = escape(video.category.display_name) if video.category_id is not None and video.category else ""
     link = f"{url}?from=rec" if rec is not None else url
     pick = _pick(rec, texts) if rec is not None else ""
+    if progress_slots:
+        status = f"<!--progress-meta:{int(video.pk)}-->"
+    else:
+        status = _status(getattr(video, "completion", None), texts)
     return mark_safe(
-        f'<article class="video-card">\n  {_thumb(video, url)}\n  <div class="card-body">\n'
+        f'<article class="video-card">\n  {_thumb(video, url, progress_slots)}\n  <div class="card-body">\n'
         f'    <{heading} class="card-title">{rank}<a href="{escape(link)}">{escape(video.title)}</a></{heading}>\n'
-        f'    <p class="meta">{category}{_status(getattr(video, "completion", None), texts)}</p>\n'
+        f'    <p class="meta">{category}{status}</p>\n'
         f"    {pick}\n  </div>\n</article>\n"
     )
+
+
+_SLOT = re.compile(r"<!--progress-(thumb|meta):(\d+)-->")
+
+
+def progress_fill(html: str, completions: dict[int, float]) -> SafeString:
+    """Cards rendered with ``progress_slots`` with the viewer's progress (``completions``: video id ->
+    furthest completion; a video not in it is not started)."""
+    texts = _texts(get_language() or "")
+
+    def fill(slot: re.Match) -> str:
+        completion = completions.get(int(slot.group(2)))
+        return _thumb_progress(completion) if slot.group(1) == "thumb" else _status(completion, texts)
+
+    return mark_safe(_SLOT.sub(fill, html))
+
+
+# The home page's catalog shelves (popular, new, one per category) are the same for every viewer: rendered
+# once per language with progress slots and kept in the cache (Redis when configured, shared by every
+# worker) for CATALOG_SECONDS (the popular shelf follows the watches within that time); dropped at once
+# when a video or category is saved or deleted (``catalog_html_clear``, connected in ``videos.apps``).
+# Bulk imports send no signals: their videos reach the shelves within CATALOG_SECONDS.
+CATALOG_KEY = "videos:home-catalog"
+CATALOG_SECONDS = 60
+
+
+def catalog_html(*, shelf_size: int) -> tuple[str, list[int]]:
+    """The home page's catalog shelves in the active language, with progress slots (``progress_fill``),
+    and the ids of the videos on them."""
+    key = f"{CATALOG_KEY}:{get_language() or ''}"
+    cached = cache.get(key)
+    if cached is not None and cached[0] == shelf_size:
+        return cached[1], cached[2]
+    popular, new, shelves = selectors.home_catalog(shelf_size=shelf_size)
+    html = render_to_string("videos/_catalog_shelves.html", {"popular": popular, "new": new, "shelves": shelves})
+    ids = sorted({v.pk for v in popular} | {v.pk for v in new} | {v.pk for _c, videos in shelves for v in videos})
+    cache.set(key, (shelf_size, html, ids), CATALOG_SECONDS)
+    return html, ids
+
+
+def catalog_html_clear(**_signal: Any) -> None:
+    """Drops the cached catalog shelves in every language (a signal receiver)."""
+    cache.delete_many([f"{CATALOG_KEY}:{code}" for code, _name in settings.LANGUAGES])

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Max, Min, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -213,33 +212,14 @@ def video_catalog(*, search: str = "", category_slug: str = "", order: str = "ne
     return qs.order_by("-created_at", "-id")
 
 
-# The home page's catalog shelves (popular, new, one per category) are the same for every viewer: read
-# once, kept in the cache (Redis when configured, shared by every worker) for HOME_CATALOG_SECONDS
-# (the popular shelf follows the watches within that time) and dropped at once when a video or
-# category is saved or deleted (``home_catalog_clear``, connected in ``videos.apps``). Bulk imports
-# send no signals: their videos reach the shelves within HOME_CATALOG_SECONDS.
-HOME_CATALOG_KEY = "videos:home-catalog"
-HOME_CATALOG_SECONDS = 60
-
-
 def home_catalog(*, shelf_size: int) -> tuple[list[Video], list[Video], list[tuple[Category, list[Video]]]]:
-    """``(popular, new, category shelves)`` with ``shelf_size`` videos each, from the cache when fresh.
-    The videos are the caller's own copies (unpickled from the cache): views may annotate them."""
-    cached = cache.get(HOME_CATALOG_KEY)
-    if cached is None or cached[0] != shelf_size:
-        cached = (
-            shelf_size,
-            list(popular_videos(limit=shelf_size)),
-            list(new_videos(limit=shelf_size)),
-            category_shelves(per_category=shelf_size),
-        )
-        cache.set(HOME_CATALOG_KEY, cached, HOME_CATALOG_SECONDS)  # stored pickled: a copy
-    return cached[1], cached[2], cached[3]
-
-
-def home_catalog_clear(**_signal: Any) -> None:
-    """Drops the cached home shelves (a signal receiver: a video or category saved or deleted)."""
-    cache.delete(HOME_CATALOG_KEY)
+    """The home page's catalog shelves: ``(popular, new, category shelves)``, ``shelf_size`` videos each
+    (rendered and cached by ``videos.cards.catalog_html``)."""
+    return (
+        list(popular_videos(limit=shelf_size)),
+        list(new_videos(limit=shelf_size)),
+        category_shelves(per_category=shelf_size),
+    )
 
 
 def category_shelves(*, per_category: int = 8) -> list[tuple[Category, list[Video]]]:

@@ -85,11 +85,11 @@ def undo_id(message: Any) -> int | None:
 
 
 @register.simple_tag
-def video_card(video: Any, rec: Any = None, heading: str = "h3") -> str:
+def video_card(video: Any, rec: Any = None, heading: str = "h3", progress_slots: bool = False) -> str:
     """``{% video_card video rec heading %}``: a video card (``videos.cards.card_html``)."""
     from videos.cards import card_html
 
-    return card_html(video, rec=rec, heading=heading)
+    return card_html(video, rec=rec, heading=heading, progress_slots=bool(progress_slots))
 
 
 @register.simple_tag
