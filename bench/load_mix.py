@@ -14,7 +14,8 @@ emptied at the start and at the end) as broker and cache.
    ``recommender.tasks.retrain_task`` with ``force``, as beat queues it) and wait until it trains;
    whenever no retrain holds the retrain lock during the run, queue the next one, so one runs for
    the whole window. The worker runs at
-   ``nice -n 10`` with TensorFlow and OpenMP limited to one thread each (TF_NUM_INTEROP_THREADS,
+   the idle CPU priority (``chrt --idle 0``, as docker-compose.yml starts the trainer) with TensorFlow
+   and OpenMP limited to one thread each (TF_NUM_INTEROP_THREADS,
    TF_NUM_INTRAOP_THREADS, OMP_NUM_THREADS = 1). Without it the worker and beat run idle.
    Retrains after N new events (``RETRAIN_AFTER_NEW_EVENTS``) are off in both modes: the only
    retrains are the ones this script starts.
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 "threads_per_worker": args.threads,
                 "database": "postgresql",
                 "broker_and_cache": "redis",
-                "worker": "celery, queues default+training, concurrency 1, nice 10, TensorFlow/OpenMP 1 thread",
+                "worker": "celery, queues default+training, concurrency 1, SCHED_IDLE, TensorFlow/OpenMP 1 thread",
                 "beat": "celery beat, DatabaseScheduler",
             },
             "data": {
@@ -367,14 +368,15 @@ def _redis_flush(url: str) -> None:
 
 
 def _worker_start(env: dict[str, str], workdir: Path) -> subprocess.Popen:
-    """The Celery worker as deployed (default + training queues, concurrency 1), at nice 10 with
-    TensorFlow and OpenMP limited to one thread each, logging to ``worker.log``."""
+    """The Celery worker as deployed (default + training queues, concurrency 1), at the idle CPU
+    priority (``chrt --idle 0``, as the compose file's trainer) with TensorFlow and OpenMP limited to
+    one thread each, logging to ``worker.log``."""
     with open(workdir / "worker.log", "wb") as out:
         return subprocess.Popen(
             [
-                "nice",
-                "-n",
-                "10",
+                "chrt",
+                "--idle",
+                "0",
                 str(BIN / "celery"),
                 "-A",
                 "recsite",

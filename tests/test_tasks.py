@@ -174,6 +174,8 @@ def test_docker_compose_structure():
     worker, trainer = services_["worker"]["command"], services_["trainer"]["command"]
     assert "--queues default " in worker and "training" not in worker
     assert "--queues training " in trainer and "--concurrency 1" in trainer
+    # Training takes only the CPU that web requests leave free (SCHED_IDLE).
+    assert trainer.startswith("chrt --idle 0 celery ")
     assert "beat" in services_["beat"]["command"] and services_["beat"]["deploy"]["replicas"] == 1
     redis_cmd = " ".join(services_["redis"]["command"])
     assert "--appendonly yes" in redis_cmd and "--maxmemory-policy noeviction" in redis_cmd
