@@ -173,9 +173,9 @@ def test_api_feed_from_rows_costs_two_queries(make_user, catalog, django_assert_
         assert len(api.get("/api/recommendations/?limit=20").json()["results"]) == 9
 
 
-@pytest.mark.parametrize(("page", "queries"), [("recommended", 6), ("home", 6)])
+@pytest.mark.parametrize(("page", "queries"), [("recommended", 5), ("home", 5)])
 def test_feed_pages_cost_a_fixed_number_of_queries(client, make_user, catalog, page, queries):
-    """Pinned: session, user, the feed's rows (one query), progress, continue watching, ... (home's
+    """Pinned: session, user, the feed's rows (one query), continue watching (one query), progress (home's
     catalog shelves come from the cache, three queries when it is cold). The count does not grow with
     the number of picks or videos."""
     from django.test.utils import CaptureQueriesContext

@@ -108,6 +108,7 @@ def test_continue_watching_is_partly_watched_most_recent_first(client, make_user
     watch(ann, catalog[4], 0.2, minutes_ago=40)
     watch(ann, catalog[4], 0.7, minutes_ago=30)  # two watches: furthest 70 %, last 30 min ago
     watch(bob, catalog[5], 0.5)
+    watch(bob, catalog[0], 0.85, minutes_ago=0)  # someone else's progress and time never count
     client.force_login(ann)
     page = client.get(reverse("recommended"))
     continuing = page.context["continuing"]

@@ -162,26 +162,19 @@ def finished_video_ids(*, user: Any) -> QuerySet[WatchEvent, dict[str, Any]]:
 def continue_watching(*, user: Any, limit: int = 12) -> list[Video]:
     """Partly watched videos (0 < furthest progress < ``FINISHED_COMPLETION``), most recent first.
 
-    Each video carries ``completion`` (the furthest progress) and ``last_watched_at``.
+    Each video carries ``completion`` (the furthest progress) and ``last_watched_at``. One query: the
+    viewer's events grouped per video, joined to the videos and their categories.
     """
     if not user.is_authenticated:
         return []
-    rows = list(
-        WatchEvent.objects.filter(user=user)
-        .values("video_id")
-        .annotate(best=Max("completion"), last=Max("watched_at"))
-        .filter(best__gt=0, best__lt=settings.FINISHED_COMPLETION)
-        .order_by("-last", "-video_id")
-        .values_list("video_id", "best", "last")[:limit]
+    videos = list(
+        Video.objects.filter(watch_events__user=user)
+        .select_related("category")
+        .annotate(completion=Max("watch_events__completion"), last_watched_at=Max("watch_events__watched_at"))
+        .filter(completion__gt=0, completion__lt=settings.FINISHED_COMPLETION)
+        .order_by("-last_watched_at", "-id")[:limit]
     )
-    videos = Video.objects.select_related("category").in_bulk([video_id for video_id, _, _ in rows])
-    result: list[Video] = []
-    for video_id, best, last in rows:
-        video = videos[video_id]
-        video.completion = best
-        video.last_watched_at = last
-        result.append(video)
-    return result
+    return videos
 
 
 def watch_history(*, user: Any) -> QuerySet[WatchEvent]:
