@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -79,31 +80,51 @@ def _token_lookup(
     return user, token, tuple(found[width:])
 
 
+class TokenLateral(Protocol):
+    """What a view reads in the same query as the token (its ``token_lateral`` attribute; PostgreSQL)."""
+
+    def sql(self) -> str:
+        """A subquery, at most one row; it may name the user's id as ``u.id``."""
+        ...
+
+    def params(self) -> list[Any]:
+        """The subquery's parameters, in order."""
+        ...
+
+    def found(self, request: Any, values: tuple) -> None:
+        """Given the subquery's columns (all None when it had no row); called for an accepted token only."""
+        ...
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>``, refused with 401 once the token is older than its lifetime.
 
-    On PostgreSQL a subclass may read more in the token's query: ``lateral_sql`` (a subquery that
-    may name the user's id as ``u.id``), ``lateral_params`` and ``lateral_found`` (given its columns,
-    all None when it had no row; called only for an accepted token)."""
+    On PostgreSQL a view with a ``token_lateral`` (a ``TokenLateral``) reads what it needs in the
+    token's query: one database round trip for the token, its user and the view's data."""
 
-    lateral_sql = ""
+    _lateral: TokenLateral | None = None
+    _request: Any = None
 
-    def lateral_params(self) -> list:
-        return []
-
-    def lateral_found(self, values: tuple) -> None:
-        return None
+    def authenticate(self, request: Any) -> tuple[AbstractBaseUser, Token] | None:
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        self._lateral = getattr(view, "token_lateral", None)
+        self._request = request
+        return super().authenticate(request)
 
     def authenticate_credentials(self, key: str) -> tuple[AbstractBaseUser, Token]:
         if connection.vendor == "postgresql":
-            found = _token_lookup(key, self.lateral_sql, self.lateral_params() if self.lateral_sql else None)
+            lateral = self._lateral
+            if lateral is not None:
+                found = _token_lookup(key, lateral.sql(), lateral.params())
+            else:
+                found = _token_lookup(key)
             if found is None:
                 raise AuthenticationFailed(_("Invalid token."))
             user, token, extra = found
             if not user.is_active:
                 raise AuthenticationFailed(_("User inactive or deleted."))
-            if not token_is_expired(token) and self.lateral_sql:
-                self.lateral_found(extra)
+            if lateral is not None and not token_is_expired(token):
+                lateral.found(self._request, extra)
         else:
             user, token = super().authenticate_credentials(key)
         if token_is_expired(token):

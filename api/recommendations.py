@@ -15,11 +15,9 @@ from django.http import HttpResponse
 from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from api.authentication import ExpiringTokenAuthentication
 from api.pagination import query_int
 from api.serializers import MAX_RECOMMENDATIONS, RECOMMENDATION_SOURCES, VideoBriefSerializer, VideoSerializer
 from recommender.feed import (
@@ -116,28 +114,23 @@ class RecommendationListSerializer(serializers.Serializer):
     results = RecommendationItemSerializer(many=True)
 
 
-class TokenAndFeedAuthentication(ExpiringTokenAuthentication):
-    """Token authentication that reads the viewer's feed (``recommender.feed.feed_read``) in the same
-    query as the token (PostgreSQL): one database round trip for the whole request."""
+class FeedWithToken:
+    """The viewer's feed (``recommender.feed.feed_read``) read in the token's query on PostgreSQL
+    (``api.authentication.TokenLateral``): one database round trip for the whole request."""
 
-    lateral_sql = ""  # set per instance: the table names are known once the models are loaded
+    def sql(self) -> str:
+        return feed_read_sql("u.id")
 
-    def authenticate(self, request: Request) -> Any:
-        self._request = request
-        self.lateral_sql = feed_read_sql("u.id")
-        return super().authenticate(request)
-
-    def lateral_params(self) -> list:
+    def params(self) -> list[Any]:
         return feed_read_params(get_language() or "")
 
-    def lateral_found(self, values: tuple) -> None:
+    def found(self, request: Any, values: tuple) -> None:
         assert len(values) == FEED_READ_COLUMNS
-        self._request.feed_read = feed_read_from_row(values, get_language() or "")
+        request.feed_read = feed_read_from_row(values, get_language() or "")
 
 
 class RecommendationsView(APIView):
-    # As DEFAULT_AUTHENTICATION_CLASSES, with the token's query reading the feed too.
-    authentication_classes = [TokenAndFeedAuthentication, SessionAuthentication]
+    token_lateral = FeedWithToken()  # the token authentication reads the feed in the same query
 
     @extend_schema(
         parameters=[RecommendationQuerySerializer],

@@ -28,7 +28,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from videos import selectors
-from videos.templatetags.site_extras import duration, hue, monogram, percent
+from videos.presentation import duration, finished, hue, monogram, percent
 
 # Heading levels a card title may use (the page's outline decides).
 HEADINGS = frozenset({"h2", "h3", "h4"})
@@ -99,7 +99,7 @@ def _thumb_progress(completion: float | None) -> str:
 def _status(completion: float | None, texts: dict[str, str]) -> str:
     if completion is None:
         return ""
-    if completion >= settings.FINISHED_COMPLETION:
+    if finished(completion):
         return f' · <span class="status-chip finished">{texts["finished"]}</span>'
     watched = texts["watched"] % {"p": percent(completion)}
     return f' · <span class="status-chip started">{watched}</span>'
