@@ -299,6 +299,16 @@ def manage(env: dict[str, str], *args: str, timeout: float = 900, capture: bool 
     return completed.stdout or ""
 
 
+def demo_site_prepare(env: dict[str, str], admin_url: str, db_name: str, *, epochs: int) -> None:
+    """A fresh database ``db_name`` for the site of ``env``: migrated, static files collected, the demo
+    data loaded (``seed_demo``) and a small model trained (``epochs``, 16-dimensional embeddings)."""
+    database_recreate(admin_url, db_name)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "collectstatic", "--noinput", "-v", "0", timeout=300)
+    manage(env, "seed_demo")
+    manage(env, "retrain", "--no-progress", "--epochs", str(epochs), "--embedding-dim", "16")
+
+
 def site_fixture(env: dict[str, str], *, sessions: int = 0) -> dict:
     """Tokens, video ids and ``sessions`` session cookies of the site's active version (see
     ``_FIXTURE_SCRIPT``); exits when that version published no recommendations."""

@@ -29,9 +29,8 @@ from common import (
     ROOT,
     cpu_reference_seconds,
     database_drop,
-    database_recreate,
     database_url_for,
-    manage,
+    demo_site_prepare,
     server_env,
 )
 
@@ -53,11 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-page-cpu-"))
     env = server_env(database_url_for(args.admin_url, args.db_name), workdir, cache_url=args.cache_url)
     try:
-        database_recreate(args.admin_url, args.db_name)
-        manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "collectstatic", "--noinput", "-v", "0", timeout=300)
-        manage(env, "seed_demo")
-        manage(env, "retrain", "--no-progress", "--epochs", str(args.epochs), "--embedding-dim", "16")
+        demo_site_prepare(env, args.admin_url, args.db_name, epochs=args.epochs)
         os.environ.update(env)
         os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
         sys.path.insert(0, str(ROOT))

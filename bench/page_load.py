@@ -28,11 +28,10 @@ from common import (
     cpu_reference_seconds,
     cpu_seconds,
     database_drop,
-    database_recreate,
     database_url_for,
+    demo_site_prepare,
     free_port,
     gunicorn_start,
-    manage,
     process_stop,
     server_env,
     site_fixture,
@@ -76,11 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     env = server_env(database_url, workdir, cache_url=args.cache_url)
     server = None
     try:
-        database_recreate(args.admin_url, args.db_name)
-        manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "collectstatic", "--noinput", "-v", "0", timeout=300)
-        manage(env, "seed_demo")
-        manage(env, "retrain", "--no-progress", "--epochs", str(args.epochs), "--embedding-dim", "16")
+        demo_site_prepare(env, args.admin_url, args.db_name, epochs=args.epochs)
         fixture = site_fixture(env, sessions=args.sessions)
         port = free_port()
         server = gunicorn_start(env, port, workers=args.workers, threads=args.threads)

@@ -290,8 +290,8 @@ def recommendation_feed(*, user: Any, limit: int, offset: int = 0) -> Feed:
 
 # The API's path on PostgreSQL: the active version's brief and calibration, its prepared row for the
 # viewer and language (if any), and the videos finished since, in one query (no cache read). ``{user}``
-# is the viewer's id as SQL: a parameter, or a column when the token lookup reads the feed with the
-# user (``api.recommendations``); the other parameters come from ``feed_read_params``.
+# is the viewer's id as SQL: an integer, or a column when the token lookup reads the feed with the
+# user (``api.recommendations``); the parameters come from ``feed_read_params``.
 _ACTIVE_PREPARED_SQL = (
     "SELECT v.id, v.finished_at, v.activated_at, v.objective, v.architecture, v.last_event_id,"
     " v.metrics -> %s ->> 'format', v.metrics -> 'calibration', p.payload,"
@@ -350,10 +350,8 @@ def feed_read(user: Any) -> FeedRead | None:
     if connection.vendor != "postgresql" or not user.is_authenticated:
         return None
     language = get_language() or ""
-    params = feed_read_params(language)
     with connection.cursor() as cursor:
-        # The user's id appears twice ({user}): after the first parameter and after the third.
-        cursor.execute(feed_read_sql("%s"), [params[0], user.pk, params[1], user.pk, *params[2:]])
+        cursor.execute(feed_read_sql(str(int(user.pk))), feed_read_params(language))  # an integer id as SQL
         return feed_read_from_row(cursor.fetchone(), language)
 
 
