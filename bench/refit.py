@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warm", type=int, nargs="*", default=[1, 2, 4], help="Warm-refit epoch counts to try.")
     parser.add_argument("--no-cold", action="store_true", help="Skip the cold refit (the slowest variant).")
     parser.add_argument("--max-ranked-users", type=int, default=20_000, help="Viewers ranked in each measurement.")
+    parser.add_argument(
+        "--large-data-samples",
+        type=int,
+        default=None,
+        help="Samples per epoch from which the large-data schedule applies, as RECOMMENDER_LARGE_DATA_SAMPLES "
+        "(default: the product's default; 0 = never).",
+    )
     parser.add_argument("--json", action="store_true", help="Print only the JSON object.")
     args = parser.parse_args(argv)
     if not Path(args.dataset).is_dir():
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
 
-    from recommender.ml.config import preset_config
+    from recommender.ml.config import LARGE_DATA_MIN_SAMPLES, preset_config, schedule_for
     from recommender.ml.holdout import evaluation_split, split_metrics
     from recommender.ml.offline import offline_evaluate, warm_start_weights
     from recommender.ml.score import score_pairs
@@ -63,7 +70,9 @@ def main(argv: list[str] | None = None) -> dict:
     future = evaluation_split(data, seen, holdout_fraction=0.0, seed=args.seed)
     past = future.train
     past_seen = np.asarray(seen)[~future.held_out]
-    config = preset_config(args.preset, seed=args.seed)
+    min_samples = LARGE_DATA_MIN_SAMPLES if args.large_data_samples is None else args.large_data_samples
+    schedule = schedule_for(preset_config(args.preset, seed=args.seed), past.n_interactions, min_samples=min_samples)
+    config = schedule.config
 
     def quality(model) -> dict:
         measured = split_metrics(
@@ -88,7 +97,12 @@ def main(argv: list[str] | None = None) -> dict:
         "viewers": data.n_users,
         "videos": data.n_videos,
         "pairs": int(data.matrix.nnz),
-        "config": {"preset": args.preset, "seed": args.seed, "epochs_max": config.epochs},
+        "config": {
+            "preset": args.preset,
+            "seed": args.seed,
+            "epochs_max": config.epochs,
+            "large_data_schedule": schedule.describe(preset_config(args.preset, seed=args.seed)),
+        },
         "recorded_evaluation": {
             "hr_at_10": round(evaluation.metrics["hr_at_10"], 4),
             "ndcg_at_10": round(evaluation.metrics["ndcg_at_10"], 4),

@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                 "baseline_popular_hr_at_10",
                 "baseline_popular_ndcg_at_10",
                 "baseline_bias_rmse",
+                "schedule",
+                "refit_epochs",
+                "refit_warm",
             )
         },
     }

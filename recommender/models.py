@@ -137,19 +137,33 @@ FINISHED_STATUSES = COMPLETED_STATUSES | {ModelVersion.Status.FAILED}
 
 
 class Recommendation(models.Model):
+    """One row of a version's top-N list of a viewer, written in bulk by the retrain (``COPY`` on
+    PostgreSQL: a million-watch catalogue writes hundreds of thousands of rows per version).
+
+    A derived table, rebuilt by every retrain: the links to the viewer and the videos carry no
+    database constraint (checking three foreign keys per row cost more than writing the rows), the
+    ones Django needs for deletes stay (``on_delete`` runs in Django, which deletes a viewer's or a
+    video's rows with them). The link to the version keeps its constraint, so no row can outlive a
+    version deleted while it was being scored; its own index is covered by the two composite ones.
+    """
+
     version = models.ForeignKey(
         ModelVersion,
         verbose_name=_("model version"),
         on_delete=models.CASCADE,
         related_name="recommendations",
+        db_index=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
         on_delete=models.CASCADE,
         related_name="recommendations",
+        db_constraint=False,
     )
-    video = models.ForeignKey("videos.Video", verbose_name=_("video"), on_delete=models.CASCADE, related_name="+")
+    video = models.ForeignKey(
+        "videos.Video", verbose_name=_("video"), on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     score = models.FloatField(_("predicted score"))
     rank = models.PositiveSmallIntegerField(_("rank"))
     reason_video = models.ForeignKey(
@@ -159,6 +173,7 @@ class Recommendation(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
 
     class Meta:

@@ -68,9 +68,11 @@ def evaluation_run(
     times: np.ndarray,
     config: TrainConfig,
     on_epoch_end: EpochCallback | None = None,
+    refit_warm_epochs: int | None = None,
 ) -> EvaluationOutcome:
     """Hold out, train, measure (see the module text). ``users`` / ``videos`` / ``times``: the
-    events ``data`` was pivoted from (their times decide which watch is a viewer's latest)."""
+    events ``data`` was pivoted from (their times decide which watch is a viewer's latest).
+    ``refit_warm_epochs``: instead of ``RECOMMENDER_REFIT_WARM_EPOCHS`` (the large-data schedule)."""
     if not settings.RECOMMENDER_EVALUATE:
         return EvaluationOutcome({"evaluation": "skipped", "evaluation_note": "RECOMMENDER_EVALUATE is off"}, config)
     if data.n_users < settings.RECOMMENDER_EVAL_MIN_USERS:
@@ -109,12 +111,14 @@ def evaluation_run(
     # The viewer-facing "match" figure: raw score -> observed completion on the held-out watches.
     metrics["calibration"] = held_out_calibration(result.model, evaluation.split)
     if settings.RECOMMENDER_REFIT:
-        return _refit_outcome(metrics, config, result)
+        return _refit_outcome(metrics, config, result, refit_warm_epochs)
     metrics["refit"] = False
     return EvaluationOutcome(metrics, config, publish_result=result)
 
 
-def _refit_outcome(metrics: dict[str, Any], config: TrainConfig, result: Any) -> EvaluationOutcome:
+def _refit_outcome(
+    metrics: dict[str, Any], config: TrainConfig, result: Any, warm_epochs: int | None = None
+) -> EvaluationOutcome:
     """How the published model is trained on every pair after the evaluation.
 
     Warm (``RECOMMENDER_REFIT_WARM_EPOCHS`` > 0): the evaluated model, which has seen every pair
@@ -126,7 +130,8 @@ def _refit_outcome(metrics: dict[str, Any], config: TrainConfig, result: Any) ->
 
     metrics["refit"] = True
     best = max(1, result.best_epoch)
-    warm_epochs = int(settings.RECOMMENDER_REFIT_WARM_EPOCHS)
+    if warm_epochs is None:
+        warm_epochs = int(settings.RECOMMENDER_REFIT_WARM_EPOCHS)
     weights = warm_start_weights(result.model, config) if warm_epochs > 0 else None
     if weights is None:
         metrics["refit_epochs"] = best

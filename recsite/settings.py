@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from recommender.ml.config import LARGE_DATA_MIN_SAMPLES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -345,6 +347,10 @@ RECOMMENDER_REFIT = env.bool("RECOMMENDER_REFIT", default=True)
 # With the refit on: > 0 continues training the evaluated model on every watch for this many epochs
 # (warm start); 0 trains a fresh model for as many epochs as the evaluated one needed.
 RECOMMENDER_REFIT_WARM_EPOCHS = env.int("RECOMMENDER_REFIT_WARM_EPOCHS", default=0)
+# Large data: at or above this many training samples per epoch (watched pairs x (1 + negatives)),
+# a retrain trains on a fixed budget of samples with larger batches and a warm refit
+# (recommender.ml.config.schedule_for; docs/operations.md). 0 = never.
+RECOMMENDER_LARGE_DATA_SAMPLES = env.int("RECOMMENDER_LARGE_DATA_SAMPLES", default=LARGE_DATA_MIN_SAMPLES)
 # Promotion gate: a new version replaces the active one only if its scores are finite, at least
 # RECOMMENDER_GATE_MIN_USER_SHARE of its viewers got recommendations, and RECOMMENDER_GATE_METRIC
 # (ndcg_at_10, hr_at_10, rmse or mae) is not worse than the active version's by more than

@@ -78,6 +78,35 @@ def test_warm_refit_continues_the_evaluated_model(watch_history, fast_config, se
 
 
 @pytest.mark.django_db
+def test_large_data_schedule_trains_on_a_budget_and_warm_refits(watch_history, fast_config, settings):  # noqa: F811
+    # A threshold of 1 sample per epoch makes this small history "large".
+    settings.RECOMMENDER_LARGE_DATA_SAMPLES = 1
+    settings.RECOMMENDER_REFIT_WARM_EPOCHS = 0
+    config = fast_config.replace(epochs=5)
+    version = retrain(config=config)
+    m = version.metrics
+    assert version.status == ModelVersion.Status.ACTIVE
+    # the budget (24M samples) is far above this data, so every configured epoch runs
+    assert m["schedule"] == {
+        "large_data": True,
+        "batch_size": 512,
+        "learning_rate": pytest.approx(0.004),
+        "refit_warm_epochs": 1,
+    }
+    assert version.hyperparameters["batch_size"] == 512
+    assert version.hyperparameters["learning_rate"] == pytest.approx(0.004)
+    # the published model continues the evaluated one for one epoch, whatever the setting says
+    assert m["refit_warm"] is True and m["refit_epochs"] == 1 and len(version.history) == 1
+
+
+@pytest.mark.django_db
+def test_small_data_keeps_the_configured_schedule(watch_history, fast_config):  # noqa: F811
+    version = retrain(config=fast_config)
+    assert "schedule" not in version.metrics
+    assert version.hyperparameters["batch_size"] == fast_config.batch_size
+
+
+@pytest.mark.django_db
 def test_cold_refit_records_its_epochs(watch_history, fast_config, settings):  # noqa: F811
     settings.RECOMMENDER_REFIT_WARM_EPOCHS = 0
     version = retrain(config=fast_config)

@@ -78,14 +78,16 @@ def _records(version: ModelVersion, user_ids: list[int], parts: _Fragments) -> I
         rows = cursor.fetchall()
     by_user: dict[int, list[tuple[int, float, int | None]]] = {}
     for user_id, video_id, score, reason_id in rows:
-        by_user.setdefault(user_id, []).append((video_id, score, reason_id))
+        if video_id in parts.videos:  # a video deleted since the rows were written is left out
+            by_user.setdefault(user_id, []).append((video_id, score, reason_id))
     calibration = (version.metrics or {}).get("calibration")
     now = timezone.now()
+    languages = feed_languages()
     for user_id, user_rows in by_user.items():
         ids = {video_id for video_id, _s, _r in user_rows} | {r for _v, _s, r in user_rows if r}
         video_ids = " " + " ".join(str(pk) for pk in sorted(ids)) + " "
-        for language in feed_languages():
-            yield (version.pk, user_id, language, parts.payload(user_rows, calibration, language), video_ids, now)
+        for language, payload in zip(languages, parts.payloads(user_rows, calibration, languages), strict=True):
+            yield (version.pk, user_id, language, payload, video_ids, now)
 
 
 class _Fragments:
@@ -118,25 +120,33 @@ class _Fragments:
             )
         return found
 
-    def payload(self, rows: list[tuple[int, float, int | None]], calibration: Any, language: str) -> str:
-        """The ``PreparedFeed.payload`` text (``PREPARED_FORMAT``): the category names as JSON on the
-        first line, then one line per item, "<video id> <item JSON>", best first. Compact JSON has
-        no raw line break, so a reader splits lines and parses (or, for the API, copies) only the
-        items it sends."""
-        items = []
-        categories: dict[str, str] = {}
-        name_field = Category.TRANSLATED_NAMES.get(language.lower())
-        with translation.override(language):
-            for video_id, score, reason_id in rows:
-                match = match_of(calibration, score)
-                items.append(
-                    f'{video_id} {{"score":{_number(score)},"match":{_number(match)},"video":{self._video(video_id)},'
-                    f"{self._reason(video_id, reason_id, language)}}}"
-                )
-                category = self.videos[video_id].category if self.videos[video_id].category_id else None
-                if category is not None and name_field:
-                    categories[str(category.pk)] = getattr(category, name_field)
-        return "\n".join([json_text(categories), *items])
+    def payloads(self, rows: list[tuple[int, float, int | None]], calibration: Any, languages: list[str]) -> list[str]:
+        """The ``PreparedFeed.payload`` text (``PREPARED_FORMAT``) in each of ``languages``: the
+        category names as JSON on the first line, then one line per item, "<video id> <item JSON>",
+        best first. Compact JSON has no raw line break, so a reader splits lines and parses (or, for
+        the API, copies) only the items it sends. What does not depend on the language (the score,
+        the match, the video) is serialised once for all of them."""
+        heads = []
+        categories: dict[str, Category] = {}
+        for video_id, score, _reason_id in rows:
+            heads.append(
+                f'{video_id} {{"score":{_number(score)},"match":{_number(match_of(calibration, score))},'
+                f'"video":{self._video(video_id)},'
+            )
+            video = self.videos[video_id]
+            if video.category_id:
+                categories.setdefault(str(video.category_id), video.category)
+        texts = []
+        for language in languages:
+            name_field = Category.TRANSLATED_NAMES.get(language.lower())
+            names = {pk: getattr(category, name_field) for pk, category in categories.items()} if name_field else {}
+            with translation.override(language):
+                items = [
+                    f"{head}{self._reason(video_id, reason_id, language)}}}"
+                    for head, (video_id, _score, reason_id) in zip(heads, rows, strict=True)
+                ]
+            texts.append("\n".join([json_text(names), *items]))
+        return texts
 
 
 def _number(value: float | None) -> str:

@@ -35,7 +35,7 @@ from recommender import quality
 from recommender.exceptions import NoTrainingData, RetrainError
 from recommender.gate import gate_decide
 from recommender.locks import retrain_lock
-from recommender.ml.config import DEFAULT_PRESET, TrainConfig, preset_config
+from recommender.ml.config import DEFAULT_PRESET, TrainConfig, preset_config, schedule_for
 from recommender.ml.data import InteractionMatrix, pivot
 from recommender.ml.numbers import plain
 from recommender.models import ModelVersion, PreparedFeed, Recommendation
@@ -105,6 +105,7 @@ class RetrainRun:
     force: bool = False
     on_progress: ProgressCallback | None = None
     clock: Stopwatch = field(default_factory=Stopwatch)
+    refit_warm_epochs: int | None = None  # set by the large-data schedule; None = the setting
 
     def progress(self) -> None:
         if self.on_progress:
@@ -164,6 +165,24 @@ def stage_pivot(run: RetrainRun, events: Events) -> InteractionMatrix:
     return data
 
 
+def schedule_apply(run: RetrainRun, data: InteractionMatrix) -> None:
+    """On large data, train on a budget of samples (``recommender.ml.config.schedule_for``): the run
+    and its version take the scheduled configuration, recorded as the version's hyper-parameters,
+    with what changed under ``metrics["schedule"]``."""
+    schedule = schedule_for(run.config, data.n_interactions, min_samples=settings.RECOMMENDER_LARGE_DATA_SAMPLES)
+    if not schedule.large:
+        return
+    described = schedule.describe(run.config)
+    logger.info("Model version %s: large-data schedule %s", run.version.pk, described)
+    run.config, run.refit_warm_epochs = schedule.config, schedule.refit_warm_epochs
+    run.enter(
+        run.version.stage,
+        hyperparameters=run.config.to_dict(),
+        epochs_total=run.config.epochs,
+        metrics={**(run.version.metrics or {}), "schedule": described},
+    )
+
+
 def stage_evaluate(run: RetrainRun, events: Events, data: InteractionMatrix) -> EvaluationOutcome:
     """Held-out figures of the configuration on these events (``recommender.quality``)."""
     run.enter(
@@ -180,7 +199,10 @@ def stage_evaluate(run: RetrainRun, events: Events, data: InteractionMatrix) -> 
         times=events.times,
         config=run.config,
         on_epoch_end=epoch_done,
+        refit_warm_epochs=run.refit_warm_epochs,
     )
+    if "schedule" in (run.version.metrics or {}):
+        outcome.metrics["schedule"] = run.version.metrics["schedule"]
     run.clock.lap("evaluate")
     return outcome
 
@@ -298,6 +320,7 @@ def stages_run(run: RetrainRun) -> None:
     run.progress()
     events = stage_read(run)
     data = stage_pivot(run, events)
+    schedule_apply(run, data)
     outcome = stage_evaluate(run, events, data)
     result = stage_train(run, data, outcome)
     if not model_is_finite(result.model):

@@ -8,7 +8,8 @@ either the previous list or the new one, never a mix.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -45,24 +46,40 @@ def recommendations_write(*, version: ModelVersion, data: InteractionMatrix, top
 
     if not np.all(np.isfinite(scores)):
         raise ValueError("the model produced non-finite scores")
-    records = (  # generated row by row: a large catalog never holds every row as Python objects
-        (version.pk, user_id, video_id, score, rank, reason if reason >= 0 else None)
-        for user_id, video_id, score, rank, reason in zip(
-            user_ids.tolist(), video_ids.tolist(), scores.tolist(), ranks.tolist(), reason_ids.tolist(), strict=True
-        )
-    )
+    columns = (user_ids, video_ids, scores, ranks, reason_ids)
     if connection.vendor == "postgresql":
         table = Recommendation._meta.db_table
         with connection.cursor() as cursor:
             copy_sql = f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN"
             with cursor.cursor.copy(copy_sql) as copy:
-                for record in records:
-                    copy.write_row(record)
+                for block in _copy_blocks(version.pk, columns):
+                    copy.write(block)
     else:
         Recommendation.objects.bulk_create(
-            (Recommendation(**dict(zip(_COLUMNS, record, strict=True))) for record in records), batch_size=2000
+            (Recommendation(**dict(zip(_COLUMNS, record, strict=True))) for record in _records(version.pk, columns)),
+            batch_size=2000,
         )
     return len(user_ids)
+
+
+_BLOCK_ROWS = 65_536  # rows per COPY text block: a large catalog never holds every row as text
+
+
+def _records(version_id: int, columns: tuple[Any, ...], start: int = 0, stop: int | None = None) -> Iterator[tuple]:
+    """Rows ``start:stop`` of the column arrays as ``_COLUMNS`` tuples (no reason: ``None``)."""
+    user_ids, video_ids, scores, ranks, reason_ids = (c[start:stop].tolist() for c in columns)
+    for user_id, video_id, score, rank, reason in zip(user_ids, video_ids, scores, ranks, reason_ids, strict=True):
+        yield version_id, user_id, video_id, score, rank, reason if reason >= 0 else None
+
+
+def _copy_blocks(version_id: int, columns: tuple[Any, ...]) -> Iterator[str]:
+    """The rows in ``COPY``'s text format, a block at a time: only numbers (floats by ``repr``, exact),
+    nothing to escape; ``\\N`` is NULL."""
+    for start in range(0, len(columns[0]), _BLOCK_ROWS):
+        yield "".join(
+            f"{version}\t{user}\t{video}\t{score!r}\t{rank}\t{reason}\n"
+            for version, user, video, score, rank, reason in _records(version_id, columns, start, start + _BLOCK_ROWS)
+        ).replace("\tNone\n", "\t\\N\n")
 
 
 def version_activate(*, version: ModelVersion) -> ModelVersion:

@@ -174,3 +174,53 @@ def test_command_line_options_come_from_the_schema() -> None:
             parser.parse_args(argv)
     help_text = parser.format_help()
     assert "an integer in [1, 1000]" in help_text and "neumf (GMF + MLP" in help_text
+
+
+# ----------------------------------------------------------------------------- large-data schedule
+
+
+def test_schedule_leaves_small_data_alone():
+    from recommender.ml.config import LARGE_DATA_MIN_SAMPLES, preset_config, schedule_for
+
+    config = preset_config("ranking")
+    # MovieLens 100K: 100,000 pairs x (1 + 8 negatives) = 900,000 samples per epoch
+    schedule = schedule_for(config, 100_000, min_samples=LARGE_DATA_MIN_SAMPLES)
+    assert schedule.large is False and schedule.config == config and schedule.refit_warm_epochs is None
+    assert schedule.describe(config) == {}
+    assert schedule_for(config, 10**9, min_samples=0).config == config  # 0 switches it off
+
+
+def test_schedule_trains_large_data_on_a_sample_budget():
+    from recommender.ml.config import (
+        LARGE_DATA_BUDGET_SAMPLES,
+        LARGE_DATA_MIN_SAMPLES,
+        epoch_samples,
+        preset_config,
+        schedule_for,
+    )
+
+    config = preset_config("ranking")
+    assert epoch_samples(config, 1_000_000) == 9_000_000
+    one_m = schedule_for(config, 1_000_000, min_samples=LARGE_DATA_MIN_SAMPLES)
+    assert one_m.large is True and one_m.refit_warm_epochs == 1
+    # 24M samples / 9M per epoch -> 3 epochs; batches twice as large at four times the rate
+    assert one_m.config.epochs == 3 == -(-LARGE_DATA_BUDGET_SAMPLES // 9_000_000)
+    assert one_m.config.batch_size == 2 * config.batch_size
+    assert one_m.config.learning_rate == pytest.approx(4 * config.learning_rate)
+    assert one_m.config.replace(epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate) == config
+    assert one_m.describe(config) == {
+        "large_data": True,
+        "epochs": 3,
+        "batch_size": 8192,
+        "learning_rate": pytest.approx(0.008),
+        "refit_warm_epochs": 1,
+    }
+    # ten million watches: one epoch is over the budget already
+    assert schedule_for(config, 10_000_000, min_samples=LARGE_DATA_MIN_SAMPLES).config.epochs == 1
+    # never more epochs than configured, and the scaled values stay within the schema's bounds
+    capped = schedule_for(config.replace(epochs=2, batch_size=65536, learning_rate=0.5), 1_000_000, min_samples=1)
+    assert (capped.config.epochs, capped.config.batch_size, capped.config.learning_rate) == (2, 65536, 1.0)
+    # the completion objective samples no negatives: a million pairs is a million samples
+    rating = preset_config("rating")
+    assert epoch_samples(rating, 1_000_000) == 1_000_000
+    assert schedule_for(rating, 1_000_000, min_samples=LARGE_DATA_MIN_SAMPLES).large is False
