@@ -351,6 +351,11 @@ RECOMMENDER_REFIT_WARM_EPOCHS = env.int("RECOMMENDER_REFIT_WARM_EPOCHS", default
 # a retrain trains on a fixed budget of samples with larger batches and a warm refit
 # (recommender.ml.config.schedule_for; docs/operations.md). 0 = never.
 RECOMMENDER_LARGE_DATA_SAMPLES = env.int("RECOMMENDER_LARGE_DATA_SAMPLES", default=LARGE_DATA_MIN_SAMPLES)
+# Large catalogues: from this many videos, the full network ranks only the share
+# RECOMMENDER_CANDIDATE_SHARE of each viewer's videos (at least 4 x RECOMMENDATIONS_TOP_N) that a
+# cheap first-order score retrieves (recommender.ml.score; recall in docs/benchmarks.md). 0 = never.
+RECOMMENDER_CANDIDATES_FROM_VIDEOS = env.int("RECOMMENDER_CANDIDATES_FROM_VIDEOS", default=10_000)
+RECOMMENDER_CANDIDATE_SHARE = env.float("RECOMMENDER_CANDIDATE_SHARE", default=0.05)
 # Promotion gate: a new version replaces the active one only if its scores are finite, at least
 # RECOMMENDER_GATE_MIN_USER_SHARE of its viewers got recommendations, and RECOMMENDER_GATE_METRIC
 # (ndcg_at_10, hr_at_10, rmse or mae) is not worse than the active version's by more than

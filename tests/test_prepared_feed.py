@@ -293,3 +293,29 @@ def test_the_token_query_reads_the_feed_in_the_requests_language(make_user, cata
     active_version_cache_clear()
     body = api.get("/api/recommendations/").json()
     assert body["cold_start"] is True and body["model_version"] is None and body["source"] == "popular"
+
+
+@pytest.mark.django_db
+def test_rows_go_with_their_viewer_and_video_without_database_constraints(make_user, catalog):
+    """The viewer and video links of the rows carry no foreign-key constraint (bulk writes): Django's
+    deletes still take the rows along, and rows left behind by a raw delete are skipped when the
+    feeds are prepared."""
+    ann, bob = make_user("ann"), make_user("bob")
+    version = publish(
+        [(ann, catalog[0], 0.9, catalog[1]), (ann, catalog[2], 0.8, None), (bob, catalog[0], 0.7, None)],
+        prepare=False,
+    )
+    catalog[1].delete()  # cited as a reason only: the row stays, without its reason
+    assert Recommendation.objects.get(version=version, user=ann, video=catalog[0]).reason_video is None
+    bob.delete()
+    assert not Recommendation.objects.filter(user_id=bob.pk).exists()
+    catalog[2].delete()
+    assert list(Recommendation.objects.filter(version=version).values_list("video_id", flat=True)) == [catalog[0].pk]
+
+    # A video deleted behind Django's back (raw SQL) leaves its rows; the prepared feed leaves it out.
+    Recommendation.objects.create(version=version, user=ann, video=catalog[3], score=0.5, rank=3)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Video._meta.db_table} WHERE id = %s", [catalog[3].pk])
+    assert feeds_prepare(version=version) == len(LANGUAGES)
+    payload = PreparedFeed.objects.get(version=version, user=ann, language="en").payload
+    assert [line.split(" ", 1)[0] for line in payload.splitlines()[1:]] == [str(catalog[0].pk)]

@@ -98,6 +98,16 @@ class TopN:
     reason_index: np.ndarray
 
 
+def candidate_count(n_videos: int, *, top_n: int, from_videos: int, share: float) -> int | None:
+    """How many candidates per viewer the full network ranks (``score_top_n(candidates=...)``):
+    ``None`` (every video) below ``from_videos`` videos (``0``: never retrieve), else ``share`` of
+    the catalogue, at least four times ``top_n``."""
+    if from_videos <= 0 or n_videos < from_videos:
+        return None
+    wanted = max(int(np.ceil(share * n_videos)), 4 * top_n)
+    return wanted if wanted < n_videos else None
+
+
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic per-row top-k of ``scores`` (``-inf`` = excluded): columns and
     values, sorted by score descending then column ascending.  Width min(k, n_cols)."""
@@ -131,6 +141,7 @@ def score_top_n(
     threads: int | None = None,
     reason_eligible: np.ndarray | None = None,
     reason_min_similarity: float | None = None,
+    candidates: int | None = None,
 ) -> TopN:
     """Top-``top_n`` videos for every user (or the rows ``user_indices``: a shard),
     with the watched video that explains each recommendation.
@@ -150,6 +161,11 @@ def score_top_n(
     such well-watched videos that ``reason_eligible`` (bool per video index; e.g. not a short
     clip) allows may explain a pick, and a pick whose most similar one has a cosine below
     ``reason_min_similarity`` gets no reason (``-1``).
+
+    ``candidates``: rank only this many videos per viewer with the full network, retrieved by the
+    cheap first-order score of :meth:`~recommender.ml.architectures.base.Forward.candidate_logits`
+    (a large catalogue); ``None`` or at least the catalogue's size: every video.  The scores kept are
+    the full network's either way.
     """
     if not isinstance(top_n, (int, np.integer)) or isinstance(top_n, bool) or top_n < 1:
         raise ValueError(f"top_n must be an integer >= 1, got {top_n!r}")
@@ -175,20 +191,44 @@ def score_top_n(
     eligible = None if reason_eligible is None else np.asarray(reason_eligible, dtype=bool)
     if eligible is not None and eligible.shape != (nv,):
         raise ValueError(f"reason_eligible must have one entry per video ({nv}), got shape {eligible.shape}")
+    if candidates is not None and (not isinstance(candidates, (int, np.integer)) or candidates < top_n):
+        raise ValueError(f"candidates must be an integer >= top_n ({top_n}), got {candidates!r}")
+    retrieve = candidates is not None and candidates < nv
     emb = unit_rows(net.video_vectors())
     vp = net.video_part()
+    cheap = net.candidate_part() if retrieve else None
     # Enough blocks for every thread (a few each, for balance), none above block_pairs.
     block = max(1, min(block_pairs // nv, -(-n // (4 * threads)) if threads > 1 else n))
 
-    def run(s: int) -> None:
-        # Each call writes only its own rows of the output arrays.
-        rows = users[s : s + block]
+    def full_scores(rows: np.ndarray) -> np.ndarray:
         scores = _score_rows(net, rows, vp)
         if np.isnan(scores).any():
             raise NonFiniteScoresError("model produced NaN scores (diverged training?)")
         if exclude_watched:
             scores[data.watched_mask(rows)] = -np.inf
-        cols, vals = _top_k(scores, top_n)
+        return scores
+
+    def retrieved_top(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``top_n`` among the ``candidates`` videos of each viewer the cheap score ranks first."""
+        assert cheap is not None and candidates is not None
+        rough = net.candidate_logits(rows, cheap)
+        if exclude_watched:
+            rough[data.watched_mask(rows)] = -np.inf
+        picked, rough_vals = _top_k(rough, int(candidates))
+        exact = expit(net.candidate_pair_logits(rows, picked, vp))
+        if np.isnan(exact).any():
+            raise NonFiniteScoresError("model produced NaN scores (diverged training?)")
+        exact[rough_vals == -np.inf] = -np.inf  # a watched video is never a candidate
+        # Ties in exact score go to the lower video index, as without retrieval.
+        order = np.argsort(picked, axis=1, kind="stable")
+        picked, exact = np.take_along_axis(picked, order, axis=1), np.take_along_axis(exact, order, axis=1)
+        cols, vals = _top_k(exact, top_n)
+        return np.take_along_axis(picked, cols, axis=1), vals
+
+    def run(s: int) -> None:
+        # Each call writes only its own rows of the output arrays.
+        rows = users[s : s + block]
+        cols, vals = retrieved_top(rows) if retrieve else _top_k(full_scores(rows), top_n)
         valid = vals > -np.inf
         width = cols.shape[1]
         video_index[s : s + len(rows), :width] = np.where(valid, cols, -1)

@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from recommender.exceptions import RetrainError
 from recommender.ml.data import InteractionMatrix
@@ -38,15 +39,25 @@ def score_and_write(
     """Score users ``start``..``stop`` and write their top-N rows; returns (rows, scoring seconds)."""
     import numpy as np
 
-    from recommender.ml.score import score_top_n
+    from recommender.ml.score import candidate_count, score_top_n
     from recommender.reasons import reason_rule
 
+    share = float(settings.RECOMMENDER_CANDIDATE_SHARE)
+    if not 0 < share <= 1:
+        raise ImproperlyConfigured(f"RECOMMENDER_CANDIDATE_SHARE must be in (0, 1], got {share!r}")
     started = time.perf_counter()
+    top_n = settings.RECOMMENDATIONS_TOP_N
     top = score_top_n(
         model,
         data,
-        top_n=settings.RECOMMENDATIONS_TOP_N,
+        top_n=top_n,
         user_indices=np.arange(start, stop, dtype=np.int64),
+        candidates=candidate_count(
+            data.n_videos,
+            top_n=top_n,
+            from_videos=settings.RECOMMENDER_CANDIDATES_FROM_VIDEOS,
+            share=share,
+        ),
         **reason_rule(data),
     )
     score_s = time.perf_counter() - started

@@ -207,7 +207,8 @@ def test_schedule_trains_large_data_on_a_sample_budget():
     assert one_m.config.epochs == 3 == -(-LARGE_DATA_BUDGET_SAMPLES // 9_000_000)
     assert one_m.config.batch_size == 2 * config.batch_size
     assert one_m.config.learning_rate == pytest.approx(4 * config.learning_rate)
-    assert one_m.config.replace(epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate) == config
+    unchanged = {"epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate}
+    assert one_m.config.replace(**unchanged) == config
     assert one_m.describe(config) == {
         "large_data": True,
         "epochs": 3,

@@ -11,6 +11,7 @@ from recommender.ml.data import InteractionMatrix
 from recommender.ml.score import (
     REASON_MIN_COMPLETION,
     TopN,
+    candidate_count,
     score_pairs,
     score_top_n,
     score_users,
@@ -231,3 +232,84 @@ def test_reasons_prefer_videos_the_user_liked():
     u2_watched = {data.video_index(10), data.video_index(13)}
     assert set(top.reason_index[1][top.video_index[1] >= 0]) <= u2_watched
     assert np.all(top.reason_index[1][top.video_index[1] >= 0] >= 0)
+
+
+# ----------------------------------------------------------------------------- candidate retrieval
+
+
+def _finite_difference_logits(net, users, part):
+    """The first-order score of candidate_logits computed independently: per pair, the tower at the
+    mean viewer plus the gradient (by central differences) times the viewer's offset from it."""
+    from recommender.ml.architectures.base import Forward
+
+    uh = net.user_hidden(users) - part.mean
+    vh = net.video_hidden() + part.mean
+    out = np.empty((len(users), net.n_videos))
+    eps = 1e-6
+    for v in range(net.n_videos):
+        base = Forward.tower(net, vh[v : v + 1].astype(np.float64).copy())[0]
+        grad = np.array(
+            [
+                (
+                    Forward.tower(net, (vh[v] + eps * e)[None].astype(np.float64).copy())[0]
+                    - Forward.tower(net, (vh[v] - eps * e)[None].astype(np.float64).copy())[0]
+                )
+                / (2 * eps)
+                for e in np.eye(len(part.mean))
+            ]
+        )
+        out[:, v] = base + net.out_bias + uh @ grad
+    if net.video_bias is not None:
+        out += net.video_bias[None, :]
+    return out
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "-".join(c))
+def test_candidate_score_is_the_first_order_expansion_of_the_network(trained, small_data, combo) -> None:
+    from recommender.ml.architectures import forward_of
+
+    net = forward_of(trained[combo])
+    part = net.candidate_part()
+    users = np.arange(6)
+    rough = net.candidate_logits(users, part)
+    expected = _finite_difference_logits(net, users, part)
+    rows = np.zeros_like(expected)
+    net._add_rows(rows, users)  # further branches (NeuMF's GMF product) are exact
+    np.testing.assert_allclose(rough, expected + rows, atol=1e-4)
+    # the exact pass over chosen videos equals the full rows
+    exact_pairs = net.candidate_pair_logits(users[:1], np.arange(net.n_videos)[None, :], net.video_part())[0]
+    assert exact_pairs.shape == (net.n_videos,)
+    np.testing.assert_allclose(exact_pairs, net.row_logits(users[:1], net.video_part())[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "-".join(c))
+def test_top_n_from_candidates_scores_with_the_full_network(trained, small_data, combo) -> None:
+    model = trained[combo]
+    full = score_top_n(model, small_data, top_n=5)
+    # as many candidates as videos: exactly the full ranking
+    every = score_top_n(model, small_data, top_n=5, candidates=small_data.n_videos)
+    np.testing.assert_array_equal(every.video_index, full.video_index)
+    # fewer: the picks are unwatched, best first by the network's own score, with its exact scores
+    top = score_top_n(model, small_data, top_n=5, candidates=12)
+    watched = small_data.watched_mask(top.user_index)
+    scores = score_users(model, top.user_index, n_videos=small_data.n_videos)
+    for i in range(small_data.n_users):
+        valid = top.video_index[i] >= 0
+        picks = top.video_index[i, valid]
+        assert not watched[i, picks].any() and len(set(picks.tolist())) == len(picks)
+        np.testing.assert_allclose(top.score[i, valid], scores[i, picks], atol=1e-6)
+        assert list(top.score[i, valid]) == sorted(top.score[i, valid], reverse=True)
+    # and most of the full top 5 is among them (the expansion ranks well on this small model)
+    pairs = zip(full.video_index, top.video_index, strict=True)
+    overlap = np.mean([len(np.intersect1d(a[a >= 0], b[b >= 0])) / 5 for a, b in pairs])
+    assert overlap >= 0.8
+    with pytest.raises(ValueError, match="candidates must be an integer >= top_n"):
+        score_top_n(model, small_data, top_n=5, candidates=4)
+
+
+def test_candidate_count_follows_the_catalogue_size() -> None:
+    assert candidate_count(4_000, top_n=50, from_videos=10_000, share=0.05) is None
+    assert candidate_count(20_000, top_n=50, from_videos=10_000, share=0.05) == 1_000
+    assert candidate_count(10_000, top_n=50, from_videos=10_000, share=0.01) == 200  # at least 4 x top_n
+    assert candidate_count(100, top_n=50, from_videos=10, share=0.5) is None  # 200 >= the catalogue
+    assert candidate_count(10**6, top_n=50, from_videos=0, share=0.05) is None  # 0: never

@@ -125,6 +125,17 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(norm > 0, norm, 1).astype(np.float32)
 
 
+@dataclass(frozen=True, eq=False)
+class CandidatePart:
+    """What :meth:`Forward.candidate_logits` needs per video: the mean user half of the first layer
+    (``mean``, (h0,)), the tower's logit at it plus the video's bias (``prior``, (V,)) and its
+    gradient there (``slope``, (h0, V))."""
+
+    mean: np.ndarray
+    prior: np.ndarray
+    slope: np.ndarray
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Forward:
     """A trained network's weights rearranged for separable evaluation (all float32): the MLP
@@ -230,6 +241,64 @@ class Forward:
         if self.user_bias is not None and self.video_bias is not None:
             logit += self.user_bias[users] + self.video_bias[videos]
         return logit
+
+    # ------------------------------------------------------------------ candidate retrieval
+
+    def candidate_part(self) -> CandidatePart:
+        """The per-video arrays of :meth:`candidate_logits`, computed once per scoring run.
+
+        The tower's logit is expanded to first order around the mean viewer: with ``m`` the mean
+        user half of the first layer and ``h_v = m + video half of v``, ``tower(u half + video
+        half) ~ tower(h_v) + (u half - m) . J_v`` where ``J_v`` is the tower's gradient at
+        ``h_v`` (back through the ReLU masks at that point). ``tower(h_v)`` is a per-video prior,
+        ``J_v`` a per-video vector: the tower's part of a viewer's row becomes one matrix product.
+        """
+        mean = self.user_mlp.mean(axis=0) @ self.w0_user + self.b0  # = mean of user_hidden(every user)
+        h = self.video_hidden() + mean  # (V, h0): the pre-activation at the mean viewer
+        masks = [h > 0]
+        a = np.maximum(h, 0)
+        for kernel, bias in self.tail:
+            z = a @ kernel + bias
+            masks.append(z > 0)
+            a = np.maximum(z, 0)
+        prior = a @ self.out_mlp + self.out_bias
+        grad = np.broadcast_to(self.out_mlp, (self.n_videos, self.out_mlp.shape[0]))
+        for (kernel, _bias), mask in zip(reversed(self.tail), reversed(masks[1:]), strict=True):
+            grad = (grad * mask) @ kernel.T
+        grad = grad * masks[0]
+        if self.video_bias is not None:
+            prior = prior + self.video_bias
+        return CandidatePart(
+            mean=mean.astype(np.float32),
+            prior=prior.astype(np.float32),
+            slope=np.ascontiguousarray(grad.T, dtype=np.float32),
+        )
+
+    def candidate_logits(self, users: np.ndarray, part: CandidatePart) -> np.ndarray:
+        """A cheap approximation (len(users), n_videos) of :meth:`row_logits`, for ranking the
+        videos of each viewer only (the viewer's own bias is left out): the expanded tower of
+        :meth:`candidate_part` plus the exact terms of further branches (e.g. NeuMF's GMF product).
+        About 2 x h0 operations per pair instead of the tower's thousands."""
+        uh = self.user_hidden(users)
+        uh -= part.mean
+        logits = uh @ part.slope
+        logits += part.prior
+        self._add_rows(logits, users)
+        return logits
+
+    def candidate_pair_logits(self, users: np.ndarray, videos: np.ndarray, video_part: np.ndarray) -> np.ndarray:
+        """Exact logits (len(users), k) of each viewer ``users[i]`` with the videos ``videos[i]``
+        (``(len(users), k)`` video indices); ``video_part`` from :meth:`video_part`."""
+        nb, k = videos.shape
+        h = self.user_hidden(users)[:, None, :] + video_part[videos]
+        logits = self.tower(h.reshape(nb * k, -1))
+        logits += self.out_bias
+        flat_users = np.repeat(users, k)
+        flat_videos = videos.reshape(-1)
+        self._add_pairs(logits, flat_users, flat_videos)
+        if self.user_bias is not None and self.video_bias is not None:
+            logits += self.user_bias[flat_users] + self.video_bias[flat_videos]
+        return logits.reshape(nb, k)
 
     def _add_rows(self, logits: np.ndarray, users: np.ndarray) -> None:
         """Add the logit terms of further branches to full rows (in place)."""
