@@ -163,9 +163,9 @@ def leave_one_out(
     ``"movie_id"`` the one with the highest movie id (newer, rarer movies: a harder task).
     ``baselines``: also most-popular, EASE and implicit ALS on the same split and negatives
     (``bench/baselines.py``), under ``"baselines"``.  On large data the retrain's large-data
-    schedule applies, as in the product (``recommender.ml.config.schedule_for``)."""
-    from recommender.ml.config import LARGE_DATA_MIN_SAMPLES, schedule_for
+    schedule applies, as in the product (``recommender.ml.schedule.schedule_for``)."""
     from recommender.ml.offline import offline_evaluate
+    from recommender.ml.schedule import LARGE_DATA_MIN_SAMPLES, schedule_for
 
     data, seen = loo_last_seen(folder, ties)
     config = schedule_for(config, data.n_interactions, min_samples=LARGE_DATA_MIN_SAMPLES).config

@@ -60,9 +60,10 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
 
-    from recommender.ml.config import LARGE_DATA_MIN_SAMPLES, preset_config, schedule_for
+    from recommender.ml.config import preset_config
     from recommender.ml.holdout import evaluation_split, split_metrics
     from recommender.ml.offline import offline_evaluate, warm_start_weights
+    from recommender.ml.schedule import LARGE_DATA_MIN_SAMPLES, schedule_for
     from recommender.ml.score import score_pairs
     from recommender.ml.train import train_model
 

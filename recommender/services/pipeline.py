@@ -35,9 +35,10 @@ from recommender import quality
 from recommender.exceptions import NoTrainingData, RetrainError
 from recommender.gate import gate_decide
 from recommender.locks import retrain_lock
-from recommender.ml.config import DEFAULT_PRESET, TrainConfig, preset_config, schedule_for
+from recommender.ml.config import DEFAULT_PRESET, TrainConfig, preset_config
 from recommender.ml.data import InteractionMatrix, pivot
 from recommender.ml.numbers import plain
+from recommender.ml.schedule import schedule_for
 from recommender.models import ModelVersion, PreparedFeed, Recommendation
 from recommender.services import feeds, publishing, sharding
 from recommender.services.artifacts import artifact_directory_new, artifacts_prune
@@ -166,21 +167,16 @@ def stage_pivot(run: RetrainRun, events: Events) -> InteractionMatrix:
 
 
 def schedule_apply(run: RetrainRun, data: InteractionMatrix) -> None:
-    """On large data, train on a budget of samples (``recommender.ml.config.schedule_for``): the run
-    and its version take the scheduled configuration, recorded as the version's hyper-parameters,
-    with what changed under ``metrics["schedule"]``."""
+    """Large data (``recommender.ml.schedule``): the run and its version take the scheduled
+    configuration (the version's hyper-parameters; what changed under ``metrics["schedule"]``)."""
     schedule = schedule_for(run.config, data.n_interactions, min_samples=settings.RECOMMENDER_LARGE_DATA_SAMPLES)
     if not schedule.large:
         return
     described = schedule.describe(run.config)
     logger.info("Model version %s: large-data schedule %s", run.version.pk, described)
     run.config, run.refit_warm_epochs = schedule.config, schedule.refit_warm_epochs
-    run.enter(
-        run.version.stage,
-        hyperparameters=run.config.to_dict(),
-        epochs_total=run.config.epochs,
-        metrics={**(run.version.metrics or {}), "schedule": described},
-    )
+    metrics = {**(run.version.metrics or {}), "schedule": described}
+    run.enter(run.version.stage, hyperparameters=run.config.to_dict(), epochs_total=run.config.epochs, metrics=metrics)
 
 
 def stage_evaluate(run: RetrainRun, events: Events, data: InteractionMatrix) -> EvaluationOutcome:

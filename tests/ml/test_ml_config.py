@@ -180,7 +180,8 @@ def test_command_line_options_come_from_the_schema() -> None:
 
 
 def test_schedule_leaves_small_data_alone():
-    from recommender.ml.config import LARGE_DATA_MIN_SAMPLES, preset_config, schedule_for
+    from recommender.ml.config import preset_config
+    from recommender.ml.schedule import LARGE_DATA_MIN_SAMPLES, schedule_for
 
     config = preset_config("ranking")
     # MovieLens 100K: 100,000 pairs x (1 + 8 negatives) = 900,000 samples per epoch
@@ -191,13 +192,8 @@ def test_schedule_leaves_small_data_alone():
 
 
 def test_schedule_trains_large_data_on_a_sample_budget():
-    from recommender.ml.config import (
-        LARGE_DATA_BUDGET_SAMPLES,
-        LARGE_DATA_MIN_SAMPLES,
-        epoch_samples,
-        preset_config,
-        schedule_for,
-    )
+    from recommender.ml.config import preset_config
+    from recommender.ml.schedule import LARGE_DATA_BUDGET_SAMPLES, LARGE_DATA_MIN_SAMPLES, epoch_samples, schedule_for
 
     config = preset_config("ranking")
     assert epoch_samples(config, 1_000_000) == 9_000_000
