@@ -228,3 +228,29 @@ def test_too_few_viewers_skip_the_evaluation(settings, fast_config):
     assert version.metrics["evaluation"] == "skipped"
     assert "too few viewers" in version.metrics["evaluation_note"]
     assert version.status == "active"
+
+
+@pytest.mark.django_db
+def test_a_bad_candidate_share_fails_the_retrain_with_one_readable_line(watch_history, fast_config, settings):  # noqa: F811
+    from recommender.exceptions import RetrainError
+
+    active = retrain(config=fast_config)
+    settings.RECOMMENDER_CANDIDATES_FROM_VIDEOS = 1  # retrieve on this small catalogue too
+    settings.RECOMMENDER_CANDIDATE_SHARE = 0.0
+    with pytest.raises(RetrainError, match="RECOMMENDER_CANDIDATE_SHARE must be in"):
+        retrain(config=fast_config)
+    failed = ModelVersion.objects.exclude(pk=active.pk).get()
+    assert failed.status == ModelVersion.Status.FAILED and "RECOMMENDER_CANDIDATE_SHARE" in failed.error
+    assert not failed.recommendations.exists()
+    active.refresh_from_db()
+    assert active.status == ModelVersion.Status.ACTIVE  # what was published stays
+
+
+@pytest.mark.django_db
+def test_candidate_retrieval_publishes_unwatched_picks(watch_history, fast_config, settings):  # noqa: F811
+    settings.RECOMMENDER_CANDIDATES_FROM_VIDEOS = 1
+    settings.RECOMMENDER_CANDIDATE_SHARE = 0.5
+    version = retrain(config=fast_config)
+    assert version.status == ModelVersion.Status.ACTIVE and version.n_recommendations > 0
+    watched = set(WatchEvent.objects.values_list("user_id", "video_id"))
+    assert not watched & set(version.recommendations.values_list("user_id", "video_id"))
