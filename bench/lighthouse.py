@@ -35,6 +35,7 @@ from common import ROOT, free_port, gunicorn_start, manage, process_stop, server
 LIGHTHOUSE_VERSION = "12.8.2"
 LIGHTHOUSE_DIR = ROOT / "var" / "lighthouse"
 CHROMIUM = "/usr/bin/chromium"
+RETRIES = 2
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 
 # (name, path, logged in); "{video}" and "{no_media}" are filled in from the demo catalog.
@@ -92,7 +93,8 @@ def lighthouse_binary() -> Path:
 
 
 def score_page(binary: Path, url: str, headers: dict[str, str], preset: str, report_dir: Path, name: str) -> dict:
-    """Run Lighthouse once on ``url``; the four scores (0-100) and the audits that did not pass."""
+    """Run Lighthouse on ``url`` (a failed trace is retried): the four scores (0-100) and the audits
+    that did not pass."""
     report = report_dir / (name.replace(" ", "-").replace("(", "").replace(")", "").replace(",", "") + ".json")
     command = [
         str(binary),
@@ -108,11 +110,17 @@ def score_page(binary: Path, url: str, headers: dict[str, str], preset: str, rep
         command.append("--preset=desktop")
     if headers:
         command.append(f"--extra-headers={json.dumps(headers)}")
-    completed = subprocess.run(
-        command, env={**os.environ, "CHROME_PATH": CHROMIUM}, capture_output=True, text=True, timeout=300
-    )
-    if completed.returncode != 0 or not report.exists():
-        return {"error": (completed.stderr or completed.stdout)[-2000:]}
+    # Lighthouse sometimes fails to record the trace ("Please run Lighthouse again."): up to 3 tries.
+    for attempt in range(1, RETRIES + 2):
+        report.unlink(missing_ok=True)
+        completed = subprocess.run(
+            command, env={**os.environ, "CHROME_PATH": CHROMIUM}, capture_output=True, text=True, timeout=300
+        )
+        failure = (completed.stderr or completed.stdout)[-2000:]
+        if completed.returncode == 0 and report.exists():
+            break
+        if "run Lighthouse again" not in failure or attempt > RETRIES:
+            return {"error": failure, "attempts": attempt}
     data = json.loads(report.read_text())
     scores = {c: round((data["categories"][c]["score"] or 0) * 100) for c in CATEGORIES}
     failed = sorted(
@@ -133,6 +141,7 @@ def score_page(binary: Path, url: str, headers: dict[str, str], preset: str, rep
         "not_passed": failed,
         "warnings": data.get("runWarnings", []),
         "url": data.get("finalDisplayedUrl") or url,
+        "attempts": attempt,
     }
 
 

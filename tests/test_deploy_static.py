@@ -28,7 +28,7 @@ proxied = client.get("/api/docs/", HTTP_X_FORWARDED_PROTO="https")
 out["proxied_status"] = proxied.status_code
 out["hsts"] = proxied.get("Strict-Transport-Security")
 html = proxied.content.decode()
-css = re.search(r'href="(/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui\.[0-9a-f]{12}\.css)"', html)
+css = re.search(r'data-styles="(/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui\.[0-9a-f]{12}\.css)"', html)
 out["hashed_css"] = css.group(1) if css else None
 if css:
     static = client.get(css.group(1), HTTP_ACCEPT_ENCODING="gzip", HTTP_X_FORWARDED_PROTO="https")
