@@ -37,6 +37,7 @@ from recommender.ml.epochs import EpochData, effective_batch_size
 from recommender.ml.features import VideoFeatures
 from recommender.ml.sampling import NegativeSampler
 from recommender.ml.score import score_pairs
+from recommender.ml.separable import separable_forward
 
 EpochCallback = Callable[[int, int, dict], None]
 
@@ -131,10 +132,14 @@ class _Ema:
             shadow.assign(live)
 
 
-def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool, ema: _Ema | None = None) -> Any:
+def _make_epoch_fn(
+    model: keras.Model, config: TrainConfig, jit_compile: bool, ema: _Ema | None = None, *, separable: bool = True
+) -> Any:
     """A ``tf.function`` training one epoch: a graph loop over the mini-batches of
-    ``(steps, batch_size)`` arrays.  Padding entries have weight 0; a batch's loss is
-    the weighted mean, as in Keras.  Returns (mean loss, mean absolute error)."""
+    ``(steps, config.batch_size)`` arrays.  Padding entries have weight 0; a batch's loss is
+    the weighted mean, as in Keras.  Returns (mean loss, mean absolute error).  ``separable``:
+    evaluate the network through its projected tables where that is cheaper
+    (:mod:`~recommender.ml.separable`)."""
     optimizer = model.optimizer
     variables = model.trainable_variables
     optimizer.build(variables)  # create the slot variables outside the graph
@@ -147,6 +152,8 @@ def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool, e
             if isinstance(layer, keras.layers.Embedding):
                 row_tables.append((layer.embeddings, is_user_table(layer.name)))
 
+    forward = separable_forward(model, config, config.batch_size) if separable else None
+
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def run_epoch(users: Any, videos: Any, labels: Any, weights: Any) -> Any:
         total_loss = tf.constant(0.0, tf.float32)
@@ -158,7 +165,7 @@ def _make_epoch_fn(model: keras.Model, config: TrainConfig, jit_compile: bool, e
             w = weights[step]
             count = tf.reduce_sum(w)
             with tf.GradientTape() as tape:
-                pred = model([u, v], training=True)
+                pred = forward(u[:, 0], v[:, 0]) if forward is not None else model([u, v], training=True)
                 if bce:
                     per_sample = keras.losses.binary_crossentropy(y, pred)
                 else:
@@ -215,6 +222,7 @@ def train_model(
     jit_compile: bool | None = None,
     features: VideoFeatures | None = None,
     initial_weights: list[np.ndarray] | None = None,
+    separable: bool = True,
 ) -> TrainResult:
     """Train a model on ``data`` (``features``: the videos' side information, used with
     ``config.video_features``), fresh or from ``initial_weights`` (``model.get_weights()`` of a
@@ -232,6 +240,9 @@ def train_model(
 
     ``on_epoch_end(epoch, total_epochs, logs)`` is called after every epoch with the
     1-based epoch number and that epoch's history dict.
+
+    ``separable``: where cheaper, evaluate the network through its projected embedding tables
+    (:mod:`~recommender.ml.separable`; the same model, float rounding aside).
 
     ``jit_compile``: compile the epoch loop with XLA; ``None`` (default) does so when
     ``epochs x samples per epoch >= XLA_MIN_SAMPLES``.  Either way the result is
@@ -275,7 +286,7 @@ def train_model(
     if initial_weights is not None:
         model.set_weights(initial_weights)  # before the averaging copies them
     ema = _Ema(model, config.ema) if config.ema > 0 else None
-    run_epoch = _make_epoch_fn(model, config, jit_compile, ema)
+    run_epoch = _make_epoch_fn(model, batch_config, jit_compile, ema, separable=separable)
 
     history: list[dict] = []
     best_loss = math.inf
