@@ -52,12 +52,15 @@ class EvaluationOutcome:
     (``RECOMMENDER_REFIT`` off), else ``None``. ``final_config``: the configuration of the training
     that produces the published model when there is one; ``warm_weights``: the weights that
     training starts from (the evaluated model's, for a warm refit), ``None`` for a fresh model.
+    ``loop``: the evaluated model's compiled training steps, which that training may reuse
+    (``train_model(reuse=...)``; the evaluated model is no longer needed then).
     """
 
     metrics: dict[str, Any]
     final_config: TrainConfig
     publish_result: Any = None
     warm_weights: list[Any] | None = None
+    loop: Any = None
 
 
 def evaluation_run(
@@ -135,7 +138,7 @@ def _refit_outcome(
     weights = warm_start_weights(result.model, config) if warm_epochs > 0 else None
     if weights is None:
         metrics["refit_epochs"] = best
-        return EvaluationOutcome(metrics, config.replace(epochs=best, validation_fraction=0.0))
+        return EvaluationOutcome(metrics, config.replace(epochs=best, validation_fraction=0.0), loop=result.loop)
     metrics["refit_epochs"] = warm_epochs
     metrics["refit_warm"] = True
     final = config.replace(
@@ -143,7 +146,7 @@ def _refit_outcome(
         validation_fraction=0.0,
         learning_rate=config.learning_rate * config.lr_decay**best,
     )
-    return EvaluationOutcome(metrics, final, warm_weights=weights)
+    return EvaluationOutcome(metrics, final, warm_weights=weights, loop=result.loop)
 
 
 def served_figures(*, version: ModelVersion, n_users: int, n_videos: int) -> dict[str, float]:

@@ -107,11 +107,18 @@ def test_small_data_keeps_the_configured_schedule(watch_history, fast_config):  
 
 
 @pytest.mark.django_db
-def test_cold_refit_records_its_epochs(watch_history, fast_config, settings):  # noqa: F811
+def test_cold_refit_records_its_epochs(watch_history, fast_config, settings, monkeypatch):  # noqa: F811
+    from recommender.ml import steps
+
+    compiled = []
+    real = steps.make_step_fn
+    monkeypatch.setattr("recommender.ml.train.make_step_fn", lambda *a, **k: compiled.append(1) or real(*a, **k))
     settings.RECOMMENDER_REFIT_WARM_EPOCHS = 0
     version = retrain(config=fast_config)
     assert "refit_warm" not in version.metrics
     assert version.metrics["refit_epochs"] == version.metrics["evaluation_best_epoch"] == len(version.history)
+    # The fresh published model trained in the evaluated one's compiled loop: built once per retrain.
+    assert compiled == [1]
 
 
 @pytest.mark.django_db

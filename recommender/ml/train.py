@@ -3,12 +3,13 @@
 The networks themselves are defined in ``recommender.ml.architectures`` (one module each, next to
 their numpy forward pass); :func:`build_model` builds the configured one and compiles it.
 
-Training runs a custom loop: one ``tf.function`` runs a whole epoch (a graph
-``while`` loop over mini-batches), so the per-epoch Python overhead is one call.
+Training runs a custom loop: one ``tf.function`` runs up to 64 mini-batches (a graph
+``while`` loop; :mod:`~recommender.ml.steps`), so the Python overhead is a few calls per epoch.
 That matters for tiny data (the seed matrix trains 100 epochs in ~0.5 s) and lets the
 ``expected_completion`` objective draw fresh negatives every epoch in numpy (in a
 background thread, overlapping the previous epoch).  Big runs compile that loop with
-XLA (about twice the CPU throughput, ~1.5 s compile); see ``XLA_MIN_SAMPLES``.
+XLA (about twice the CPU throughput, ~1.5 s compile); see ``XLA_MIN_SAMPLES``.  A second
+training on the same users and videos may reuse the first one's compiled loop (``reuse``).
 """
 
 from __future__ import annotations
@@ -26,18 +27,16 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from recommender.ml.architectures import architecture
 from recommender.ml.architectures.bags import USER_HISTORY, VIDEO_FEATURES, Bag, user_history
-from recommender.ml.architectures.base import is_user_table
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
 from recommender.ml.epochs import EpochData, effective_batch_size
 from recommender.ml.features import VideoFeatures
 from recommender.ml.sampling import NegativeSampler
 from recommender.ml.score import score_pairs
-from recommender.ml.separable import separable_forward
+from recommender.ml.steps import Ema, Loop, loop_key, make_step_fn, run_unit
 
 EpochCallback = Callable[[int, int, dict], None]
 
@@ -77,6 +76,7 @@ class TrainResult:
     completion *if recommended*, lower than the completion of a watched video); rank
     with :mod:`recommender.ml.holdout` instead.
     ``samples_per_s``: training samples / seconds spent in training steps.
+    ``loop``: the model's compiled training steps, for ``train_model(reuse=...)``.
     """
 
     model: keras.Model
@@ -87,6 +87,7 @@ class TrainResult:
     samples_per_s: float = 0.0
     seconds: float = 0.0
     holdout: dict = field(default_factory=dict)
+    loop: Loop | None = field(default=None, repr=False)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -113,97 +114,6 @@ def _split(n: int, config: TrainConfig, rng: np.random.Generator) -> tuple[np.nd
 XLA_MIN_SAMPLES = 2_000_000
 
 
-class _Ema:
-    """Exponential moving average of the trainable weights (``config.ema``), updated after
-    every optimiser step inside the epoch loop.  Validation and the returned model use the
-    averaged weights: they smooth the noise of the last steps, much like averaging several
-    checkpoints."""
-
-    def __init__(self, model: keras.Model, momentum: float) -> None:
-        self.variables = model.trainable_variables
-        self.shadows = [tf.Variable(np.asarray(v.numpy()), trainable=False) for v in self.variables]
-        self.momentum = momentum
-
-    def swap(self) -> None:
-        """Exchange the live weights and their averages (call twice to undo)."""
-        for var, shadow in zip(self.variables, self.shadows, strict=True):
-            live = np.asarray(var.numpy())
-            var.assign(shadow.numpy())
-            shadow.assign(live)
-
-
-def _make_epoch_fn(
-    model: keras.Model, config: TrainConfig, jit_compile: bool, ema: _Ema | None = None, *, separable: bool = True
-) -> Any:
-    """A ``tf.function`` training one epoch: a graph loop over the mini-batches of
-    ``(steps, config.batch_size)`` arrays.  Padding entries have weight 0; a batch's loss is
-    the weighted mean, as in Keras.  Returns (mean loss, mean absolute error).  ``separable``:
-    evaluate the network through its projected tables where that is cheaper
-    (:mod:`~recommender.ml.separable`)."""
-    optimizer = model.optimizer
-    variables = model.trainable_variables
-    optimizer.build(variables)  # create the slot variables outside the graph
-    bce = config.objective == "expected_completion"
-    group = 1 + config.negatives if bce and config.listwise > 0 and config.negatives > 0 else 1
-    # l2_rows: the embedding rows each example looks up, split by the input they read.
-    row_tables: list[tuple[Any, bool]] = []
-    if config.l2_rows > 0:
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.Embedding):
-                row_tables.append((layer.embeddings, is_user_table(layer.name)))
-
-    forward = separable_forward(model, config, config.batch_size) if separable else None
-
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-    def run_epoch(users: Any, videos: Any, labels: Any, weights: Any) -> Any:
-        total_loss = tf.constant(0.0, tf.float32)
-        total_abs = tf.constant(0.0, tf.float32)
-        for step in tf.range(tf.shape(users)[0]):
-            u = users[step][:, None]
-            v = videos[step][:, None]
-            y = labels[step][:, None]
-            w = weights[step]
-            count = tf.reduce_sum(w)
-            with tf.GradientTape() as tape:
-                pred = forward(u[:, 0], v[:, 0]) if forward is not None else model([u, v], training=True)
-                if bce:
-                    per_sample = keras.losses.binary_crossentropy(y, pred)
-                else:
-                    per_sample = tf.square(y - pred)[:, 0]
-                loss = tf.reduce_sum(per_sample * w) / count
-                if group > 1:  # sampled softmax: each watched pair against its own negatives
-                    logit = tf.math.log(tf.clip_by_value(pred[:, 0], 1e-7, 1.0)) - tf.math.log(
-                        tf.clip_by_value(1.0 - pred[:, 0], 1e-7, 1.0)
-                    )
-                    logit = tf.reshape(logit, (-1, group))
-                    wg = tf.reshape(w, (-1, group))
-                    logit = tf.where(wg > 0, logit, -1e9)
-                    ce = -tf.nn.log_softmax(logit, axis=1)[:, 0]
-                    pos_weight = tf.reshape(y[:, 0], (-1, group))[:, 0] * wg[:, 0]
-                    loss += config.listwise * tf.reduce_sum(ce * pos_weight) / tf.maximum(tf.reduce_sum(wg[:, 0]), 1.0)
-                if model.losses:  # L2 on the embeddings
-                    loss += tf.add_n(model.losses)
-                if row_tables:  # L2 on the looked-up rows, per example
-                    penalty = tf.add_n(
-                        [
-                            tf.reduce_sum(tf.square(tf.gather(table, u[:, 0] if is_user else v[:, 0])), axis=1)
-                            for table, is_user in row_tables
-                        ]
-                    )
-                    loss += config.l2_rows * tf.reduce_sum(penalty * w) / count
-            grads = tape.gradient(loss, variables)
-            optimizer.apply(grads, variables)
-            if ema is not None:
-                for shadow, var in zip(ema.shadows, variables, strict=True):
-                    shadow.assign(ema.momentum * shadow + (1.0 - ema.momentum) * var)
-            total_loss += loss * count
-            total_abs += tf.reduce_sum(tf.abs(y - pred)[:, 0] * w)
-        n = tf.reduce_sum(weights)
-        return total_loss / n, total_abs / n
-
-    return run_epoch
-
-
 def _val_loss(pred: np.ndarray, labels: np.ndarray, bce: bool) -> float:
     p = pred.astype(np.float64)
     y = labels.astype(np.float64)
@@ -223,6 +133,7 @@ def train_model(
     features: VideoFeatures | None = None,
     initial_weights: list[np.ndarray] | None = None,
     separable: bool = True,
+    reuse: Loop | None = None,
 ) -> TrainResult:
     """Train a model on ``data`` (``features``: the videos' side information, used with
     ``config.video_features``), fresh or from ``initial_weights`` (``model.get_weights()`` of a
@@ -243,6 +154,11 @@ def train_model(
 
     ``separable``: where cheaper, evaluate the network through its projected embedding tables
     (:mod:`~recommender.ml.separable`; the same model, float rounding aside).
+
+    ``reuse``: the ``loop`` of an earlier result on the same users and videos: when its network
+    and batch are this training's, train in its model and compiled steps (:mod:`~recommender.ml.
+    steps`; the same weights and arithmetic as a fresh model, without tracing and compiling again).
+    That earlier result's model is overwritten.
 
     ``jit_compile``: compile the epoch loop with XLA; ``None`` (default) does so when
     ``epochs x samples per epoch >= XLA_MIN_SAMPLES``.  Either way the result is
@@ -282,11 +198,18 @@ def train_model(
     if video_bag is not None:
         bags[VIDEO_FEATURES] = video_bag
         epoch_data.excluded = np.bincount(tr_v, minlength=data.n_videos) == 0
-    model = build_model(data.n_users, data.n_videos, config, bags)
+    model = build_model(data.n_users, data.n_videos, config, bags)  # the seed decides its weights
     if initial_weights is not None:
         model.set_weights(initial_weights)  # before the averaging copies them
-    ema = _Ema(model, config.ema) if config.ema > 0 else None
-    run_epoch = _make_epoch_fn(model, batch_config, jit_compile, ema, separable=separable)
+    key = loop_key(data.n_users, data.n_videos, batch_config, jit_compile, separable) if not bags else None
+    if reuse is not None and key is not None and reuse.key == key:
+        loop = reuse  # its model and compiled steps, from these weights
+        loop.restart(model.get_weights(), config.learning_rate)
+        model = loop.model
+    else:
+        ema = Ema(model, config.ema) if config.ema > 0 else None
+        loop = Loop(key or (), model, make_step_fn(model, batch_config, jit_compile, ema, separable=separable), ema)
+    ema = loop.ema
 
     history: list[dict] = []
     best_loss = math.inf
@@ -313,10 +236,9 @@ def train_model(
                     break
                 upcoming = pool.submit(next, units, None)
                 last, arrays = unit
-                part_loss, part_abs = run_epoch(*arrays)
-                part_n = int(arrays[3].sum())
-                loss_sum += float(part_loss) * part_n
-                abs_sum += float(part_abs) * part_n
+                part_loss, part_abs, part_n = run_unit(loop.step_fn, arrays)
+                loss_sum += part_loss
+                abs_sum += part_abs
                 n_samples += part_n
             loss, abs_err = loss_sum / max(n_samples, 1), abs_sum / max(n_samples, 1)
             train_seconds += time.perf_counter() - t0
@@ -382,4 +304,5 @@ def train_model(
         samples_per_s=samples / train_seconds if train_seconds > 0 else 0.0,
         seconds=time.perf_counter() - t_start,
         holdout=holdout,
+        loop=loop if loop.key else None,
     )

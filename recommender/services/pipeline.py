@@ -217,7 +217,8 @@ def stage_train(run: RetrainRun, data: InteractionMatrix, outcome: EvaluationOut
     if outcome.publish_result is not None:
         result: TrainResult = outcome.publish_result
     else:
-        result = train_model(data, outcome.final_config, on_epoch_end=epoch_done, initial_weights=outcome.warm_weights)
+        config, weights = outcome.final_config, outcome.warm_weights  # reuse: not compiled twice
+        result = train_model(data, config, on_epoch_end=epoch_done, initial_weights=weights, reuse=outcome.loop)
     run.clock.lap("train")
     return result
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recommender.ml import train as train_module
+from recommender.ml import steps as steps_module
 from recommender.ml.architectures import architecture
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import pivot
@@ -96,7 +96,7 @@ def test_training_takes_it_and_learns_as_well(tiny_config, monkeypatch) -> None:
         used.append(separable_forward(*args, **kwargs) is not None)
         return separable_forward(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "separable_forward", spy)
+    monkeypatch.setattr(steps_module, "separable_forward", spy)
     fast = train_model(data, config)
     assert used == [True]
     again = train_model(data, config)

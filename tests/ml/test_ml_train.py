@@ -244,7 +244,7 @@ def test_model_is_finite(small_data, tiny_config) -> None:
 def test_ema_publishes_the_moving_average_of_the_weights(small_data, tiny_config) -> None:
     import tensorflow as tf
 
-    from recommender.ml.train import _Ema
+    from recommender.ml.steps import Ema
 
     config = tiny_config.replace(objective="completion", epochs=2, learning_rate=0.05)
     plain = train_model(small_data, config).model
@@ -253,7 +253,7 @@ def test_ema_publishes_the_moving_average_of_the_weights(small_data, tiny_config
     assert not np.allclose(plain.get_weights()[0], averaged.get_weights()[0])
     # the average itself: one update of momentum 0.5 from 0 towards 2 is 1; swap exchanges live and average
     model = build_model(2, 3, TrainConfig(objective="completion", embedding_dim=2, hidden_units=(2,)))
-    ema = _Ema(model, 0.5)
+    ema = Ema(model, 0.5)
     var = ema.variables[0]
     var.assign(np.zeros_like(var.numpy()))
     ema.shadows[0].assign(np.zeros_like(var.numpy()))
