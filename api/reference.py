@@ -57,7 +57,7 @@ class Operation:
     parameters: tuple[Field, ...]
     body_schema: str = ""
     responses: tuple[Response, ...] = ()
-    authenticated: bool = True
+    authenticated: bool = True  # credentials required (no empty requirement in its security)
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,8 @@ def _operation(path: str, method: str, spec: dict[str, Any]) -> Operation:
         parameters=tuple(parameters),
         body_schema=_ref_name(body),
         responses=tuple(responses),
-        authenticated=security is None or any(requirement for requirement in security),
+        # OpenAPI: an empty requirement ({}) among the alternatives makes credentials optional.
+        authenticated=security is None or (bool(security) and all(security)),
     )
 
 

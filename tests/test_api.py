@@ -493,7 +493,7 @@ def test_schema_and_docs_are_served(client):
     assert "cdn" not in html.lower() and "https://" not in html  # assets come from this site
     from django.contrib.staticfiles import finders
 
-    assets = re.findall(r'"/static/([^"]+\.(?:js|css))"', html) + [console.group(1), bundle]
+    assets = [*re.findall(r'"/static/([^"]+\.(?:js|css))"', html), console.group(1), bundle]
     assert len(assets) >= 4
     for asset in assets:
         assert finders.find(asset.removeprefix("/static/")), asset

@@ -54,6 +54,10 @@ def test_reference_details_types_bodies_and_undescribed_responses(client, db):
     assert "<td>query</td><td>integer, 1 to 100, default 20</td>" in section
     create = body.split('id="op-events_create"', 1)[1].split('class="api-op"', 1)[0]
     assert 'JSON: <a href="#schema-WatchEventCreateRequest">WatchEventCreateRequest</a>' in create
+    # Credentials: required everywhere but where the schema allows none (obtaining a token).
+    token = body.split('id="op-auth_token_create"', 1)[1].split('class="api-op"', 1)[0]
+    assert "Works without credentials." in token
+    assert "Works without credentials." not in section and "Works without credentials." not in create
     # A response the schema leaves undescribed says its standard phrase.
     assert '<th scope="row">200</th><td><p>OK</p></td>' in section
     # Enumerations list their values; read-only fields are marked.
