@@ -128,6 +128,18 @@ RANKING: dict[str, dict[str, Any]] = {
     "ranking-neg16-listwise1": {**_preset_candidate("ranking", RANKING_BASE), "negatives": 16, "listwise": 1.0},
     "ranking-history64": {**_preset_candidate("ranking", RANKING_BASE), "user_history": 64},
     "ranking-history256": {**_preset_candidate("ranking", RANKING_BASE), "user_history": 256},
+    # Round 6 (issue 14): cheaper trainings of the shipped preset at the same quality.
+    "ranking-d32": {**_preset_candidate("ranking", RANKING_BASE), "embedding_dim": 32},
+    "ranking-d48": {**_preset_candidate("ranking", RANKING_BASE), "embedding_dim": 48},
+    "ranking-patience2": {**_preset_candidate("ranking", RANKING_BASE), "patience": 2},
+    "ranking-b8192-lr4e-3": {**_preset_candidate("ranking", RANKING_BASE), "batch_size": 8192, "learning_rate": 4e-3},
+    # ... both: what the medium-data schedule (recommender.ml.schedule) makes of the preset.
+    "ranking-b8192-lr4e-3-patience2": {
+        **_preset_candidate("ranking", RANKING_BASE),
+        "batch_size": 8192,
+        "learning_rate": 4e-3,
+        "patience": 2,
+    },
 }
 
 

@@ -45,7 +45,8 @@ RECOMMENDER_REFIT = env.bool("RECOMMENDER_REFIT", default=True)
 RECOMMENDER_REFIT_WARM_EPOCHS = env.int("RECOMMENDER_REFIT_WARM_EPOCHS", default=0)
 # Large data: at or above this many training samples per epoch (watched pairs x (1 + negatives)),
 # a retrain trains on a fixed budget of samples with larger batches and a warm refit
-# (recommender.ml.schedule.schedule_for; docs/benchmarks.md, "Scale"). 0 = never.
+# (recommender.ml.schedule.schedule_for; docs/benchmarks.md, "Scale"). 0 = never, and no
+# medium-data schedule either: the configuration trains as it is at every size.
 RECOMMENDER_LARGE_DATA_SAMPLES = env.int("RECOMMENDER_LARGE_DATA_SAMPLES", default=LARGE_DATA_MIN_SAMPLES)
 # Large catalogues: from this many videos, the full network ranks only the share
 # RECOMMENDER_CANDIDATE_SHARE of each viewer's videos (at least 4 x RECOMMENDATIONS_TOP_N) that a

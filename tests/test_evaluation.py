@@ -100,6 +100,22 @@ def test_large_data_schedule_trains_on_a_budget_and_warm_refits(watch_history, f
 
 
 @pytest.mark.django_db
+def test_medium_data_schedule_doubles_the_batch(watch_history, fast_config):  # noqa: F811
+    # ~60 watched pairs x (1 + 4 negatives) per epoch: 64 steps of a doubled batch of 2 fit in it.
+    config = fast_config.replace(batch_size=2, patience=3)
+    version = retrain(config=config)
+    assert version.status == ModelVersion.Status.ACTIVE
+    assert version.metrics["schedule"] == {
+        "medium_data": True,
+        "batch_size": 4,
+        "learning_rate": pytest.approx(2 * config.learning_rate),
+        "patience": 2,
+    }
+    assert version.hyperparameters["batch_size"] == 4 and version.hyperparameters["patience"] == 2
+    assert "refit_warm" not in version.metrics or version.metrics["refit_warm"] is False
+
+
+@pytest.mark.django_db
 def test_small_data_keeps_the_configured_schedule(watch_history, fast_config):  # noqa: F811
     version = retrain(config=fast_config)
     assert "schedule" not in version.metrics

@@ -6,7 +6,7 @@ separable (see :mod:`~recommender.ml.architectures.base`): ``Dense(concat) = P[u
 forward and twice that backward. Projecting the whole tables first, ``A = P @ W_u`` and ``B = Q @
 W_v``, and gathering ``A[u] + B[v]`` costs ``(n_users + n_videos) x d x h0`` instead: less whenever
 the catalogue and the audience together are smaller than a batch (MovieLens 100K: 2,625 rows against
-batches of 4,096 pairs; the first layer is most of the network's arithmetic, so an epoch takes about
+batches of 8,192 pairs; the first layer is most of the network's arithmetic, so an epoch takes about
 half the time). The model and its variables are the same, and so is every gradient as a sum,
 so saved models and the numpy forward pass are unchanged and training stays seeded and
 deterministic. One thing differs: the tower's two tables receive their gradient as a dense array,

@@ -167,13 +167,13 @@ def stage_pivot(run: RetrainRun, events: Events) -> InteractionMatrix:
 
 
 def schedule_apply(run: RetrainRun, data: InteractionMatrix) -> None:
-    """Large data (``recommender.ml.schedule``): the run and its version take the scheduled
+    """Medium and large data (``recommender.ml.schedule``): the run and its version take the scheduled
     configuration (the version's hyper-parameters; what changed under ``metrics["schedule"]``)."""
     schedule = schedule_for(run.config, data.n_interactions, min_samples=settings.RECOMMENDER_LARGE_DATA_SAMPLES)
-    if not schedule.large:
+    if not schedule.regime:
         return
     described = schedule.describe(run.config)
-    logger.info("Model version %s: large-data schedule %s", run.version.pk, described)
+    logger.info("Model version %s: %s-data schedule %s", run.version.pk, schedule.regime, described)
     run.config, run.refit_warm_epochs = schedule.config, schedule.refit_warm_epochs
     metrics = {**(run.version.metrics or {}), "schedule": described}
     run.enter(run.version.stage, hyperparameters=run.config.to_dict(), epochs_total=run.config.epochs, metrics=metrics)

@@ -184,11 +184,39 @@ def test_schedule_leaves_small_data_alone():
     from recommender.ml.schedule import LARGE_DATA_MIN_SAMPLES, schedule_for
 
     config = preset_config("ranking")
-    # MovieLens 100K: 100,000 pairs x (1 + 8 negatives) = 900,000 samples per epoch
-    schedule = schedule_for(config, 100_000, min_samples=LARGE_DATA_MIN_SAMPLES)
-    assert schedule.large is False and schedule.config == config and schedule.refit_warm_epochs is None
+    # 50,000 pairs x (1 + 8 negatives) = 450,000 samples per epoch: under 64 steps of 2 x 4,096
+    schedule = schedule_for(config, 50_000, min_samples=LARGE_DATA_MIN_SAMPLES)
+    assert schedule.regime == "" and schedule.large is False
+    assert schedule.config == config and schedule.refit_warm_epochs is None
     assert schedule.describe(config) == {}
-    assert schedule_for(config, 10**9, min_samples=0).config == config  # 0 switches it off
+    for pairs in (10**5, 10**9):  # 0 switches every size regime off
+        assert schedule_for(config, pairs, min_samples=0).config == config
+
+
+def test_schedule_doubles_the_batch_of_medium_data():
+    from recommender.ml.config import preset_config
+    from recommender.ml.schedule import LARGE_DATA_MIN_SAMPLES, MEDIUM_DATA_STEPS, schedule_for
+
+    config = preset_config("ranking")
+    # MovieLens 100K: 100,000 pairs x (1 + 8 negatives) = 900,000 samples per epoch
+    medium = schedule_for(config, 100_000, min_samples=LARGE_DATA_MIN_SAMPLES)
+    assert medium.regime == "medium" and medium.large is False and medium.refit_warm_epochs is None
+    assert (medium.config.batch_size, medium.config.patience) == (2 * config.batch_size, 2)
+    assert medium.config.learning_rate == pytest.approx(2 * config.learning_rate)
+    assert medium.config.epochs == config.epochs
+    assert medium.describe(config) == {
+        "medium_data": True,
+        "batch_size": 8192,
+        "learning_rate": pytest.approx(0.004),
+        "patience": 2,
+    }
+    # the threshold: an epoch of MEDIUM_DATA_STEPS steps of the doubled batch
+    threshold_pairs = MEDIUM_DATA_STEPS * 2 * config.batch_size // 9
+    assert schedule_for(config, threshold_pairs + 1, min_samples=LARGE_DATA_MIN_SAMPLES).regime == "medium"
+    assert schedule_for(config, threshold_pairs - 1, min_samples=LARGE_DATA_MIN_SAMPLES).regime == ""
+    # a lower patience is kept; the completion objective (no negatives) stays as it is at this size
+    assert schedule_for(config.replace(patience=1), 100_000, min_samples=LARGE_DATA_MIN_SAMPLES).config.patience == 1
+    assert schedule_for(preset_config("rating"), 100_000, min_samples=LARGE_DATA_MIN_SAMPLES).regime == ""
 
 
 def test_schedule_trains_large_data_on_a_sample_budget():
@@ -198,7 +226,7 @@ def test_schedule_trains_large_data_on_a_sample_budget():
     config = preset_config("ranking")
     assert epoch_samples(config, 1_000_000) == 9_000_000
     one_m = schedule_for(config, 1_000_000, min_samples=LARGE_DATA_MIN_SAMPLES)
-    assert one_m.large is True and one_m.refit_warm_epochs == 1
+    assert one_m.large is True and one_m.regime == "large" and one_m.refit_warm_epochs == 1
     # 24M samples / 9M per epoch -> 3 epochs; batches twice as large at four times the rate
     assert one_m.config.epochs == 3 == -(-LARGE_DATA_BUDGET_SAMPLES // 9_000_000)
     assert one_m.config.batch_size == 2 * config.batch_size
