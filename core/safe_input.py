@@ -36,7 +36,7 @@ def text_error(value: str, *, key: bool = False) -> str | None:
         if key:
             return _("Names must not contain the NUL character (U+0000).")
         return _("Text must not contain the NUL character (U+0000).")
-    if _SURROGATE.search(value):
+    if not value.isascii() and _SURROGATE.search(value):  # ASCII text (most of it) has no surrogates
         if key:
             return _("Names must not contain unpaired surrogate characters (U+D800 to U+DFFF).")
         return _("Text must not contain unpaired surrogate characters (U+D800 to U+DFFF).")

@@ -66,7 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "recsite.csp.CSPMiddleware",  # django-csp's, with the fixed policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early: NUL characters, lone surrogates and non-UTF-8 escapes in the path, query string, form
     # fields or headers get a readable 400 before sessions, CSRF, views or the database see them.
