@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from recommender import selectors
 from recommender.calibration import match_of
 from recommender.models import ModelVersion, PreparedFeed, Recommendation
+from videos import rows
 from videos import selectors as video_selectors
 from videos.models import Category, Video, WatchEvent
 from videos.payload import VideoData, video_values
@@ -227,25 +228,35 @@ def _prepared_lines(payload: str, finished_ids: list[int], language: str) -> Pre
     return Prepared(items, category_names, language)
 
 
+_VIDEO_CATEGORY = Video._meta.get_field("category")
+
+
 def _prepared_video(data: dict[str, Any], prepared: Prepared, category_names: dict[str, str]) -> Video:
-    """An unsaved ``Video`` carrying what the pages show, from an item's JSON."""
+    """An unsaved ``Video`` carrying what the pages show, from an item's JSON (built positionally,
+    ``videos.rows.unsaved``: a page builds a hundred of them)."""
     category = None
     if data["category"] is not None:
-        category = Category(id=data["category"]["id"], name=data["category"]["name"], slug=data["category"]["slug"])
+        names = {}
         translated = Category.TRANSLATED_NAMES.get(prepared.language.lower())
         if translated:
-            setattr(category, translated, category_names.get(str(category.pk), ""))
-    return Video(
+            names[translated] = category_names.get(str(data["category"]["id"]), "")
+        category = rows.unsaved(
+            Category, id=data["category"]["id"], name=data["category"]["name"], slug=data["category"]["slug"], **names
+        )
+    video = rows.unsaved(
+        Video,
         id=data["id"],
         title=data["title"],
         description=data["description"],
         duration_seconds=data["duration_seconds"],
         media_url=data["media_url"],
         thumbnail_url=data["thumbnail_url"],
-        category=category,
+        category_id=category.pk if category is not None else None,
         tags=",".join(data["tags"]),
         created_at=datetime.fromisoformat(data["created_at"]),
     )
+    _VIDEO_CATEGORY.set_cached_value(video, category)
+    return video
 
 
 def _prepared_items(prepared: Prepared, limit: int, offset: int) -> list[FeedItem]:
@@ -254,7 +265,8 @@ def _prepared_items(prepared: Prepared, limit: int, offset: int) -> list[FeedIte
     for position, entry in enumerate(prepared.entries(limit, offset), start=offset + 1):
         reason = dict(entry["reason_detail"])
         if entry["reason_video"] is not None:
-            reason["video_obj"] = Video(id=entry["reason_video"]["id"], title=entry["reason_video"]["title"])
+            watched = entry["reason_video"]
+            reason["video_obj"] = rows.unsaved(Video, id=watched["id"], title=watched["title"])
         video = _prepared_video(entry["video"], prepared, category_names)
         items.append(FeedItem(video, position, entry["score"], entry["match"], reason, entry["reason"]))
     return items

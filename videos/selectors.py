@@ -13,7 +13,18 @@ from django.db import connection
 from django.db.models import Count, F, Max, Min, QuerySet, Window
 from django.db.models.functions import RowNumber
 
+from videos import rows
 from videos.models import Category, Video, WatchEvent
+
+# Video ids per query of ``user_completions`` (SQLite allows 32,766 parameters; pages ask ~150).
+PROGRESS_IDS_PER_QUERY = 1000
+_q = connection.ops.quote_name
+_EVENTS = _q(WatchEvent._meta.db_table)
+_EVENT_USER = _q(WatchEvent._meta.get_field("user").column)
+_EVENT_VIDEO = _q(WatchEvent._meta.get_field("video").column)
+_EVENT_COMPLETION = _q(WatchEvent._meta.get_field("completion").column)
+_EVENT_AT = _q(WatchEvent._meta.get_field("watched_at").column)
+_VIDEO_CATEGORY = Video._meta.get_field("category")
 
 
 def latest_event_id() -> int | None:
@@ -140,16 +151,24 @@ def categories_with_videos() -> QuerySet[Category]:
 
 
 def user_completions(*, user: Any, video_ids: Iterable[int]) -> dict[int, float]:
-    """The viewer's furthest progress per video, for the given video ids (watched ones only)."""
-    if not user.is_authenticated:
+    """The viewer's furthest progress per video, for the given video ids (watched ones only).
+
+    Hand-written SQL (``videos.rows``): every page asks this, and compiling it with the ORM cost
+    more than running it."""
+    ids = sorted({int(pk) for pk in video_ids})
+    if not user.is_authenticated or not ids:
         return {}
-    rows = (
-        WatchEvent.objects.filter(user=user, video_id__in=list(video_ids))
-        .values("video_id")
-        .annotate(best=Max("completion"))
-        .values_list("video_id", "best")
-    )
-    return dict(rows)
+    found: dict[int, float] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), PROGRESS_IDS_PER_QUERY):
+            part = ids[start : start + PROGRESS_IDS_PER_QUERY]
+            cursor.execute(
+                f"SELECT {_EVENT_VIDEO}, MAX({_EVENT_COMPLETION}) FROM {_EVENTS} WHERE {_EVENT_USER} = %s"
+                f" AND {_EVENT_VIDEO} IN ({', '.join(['%s'] * len(part))}) GROUP BY {_EVENT_VIDEO}",
+                [user.pk, *part],
+            )
+            found.update((int(video_id), float(best)) for video_id, best in cursor.fetchall())
+    return found
 
 
 def finished_video_ids(*, user: Any) -> QuerySet[WatchEvent, dict[str, Any]]:
@@ -162,18 +181,32 @@ def finished_video_ids(*, user: Any) -> QuerySet[WatchEvent, dict[str, Any]]:
 def continue_watching(*, user: Any, limit: int = 12) -> list[Video]:
     """Partly watched videos (0 < furthest progress < ``FINISHED_COMPLETION``), most recent first.
 
-    Each video carries ``completion`` (the furthest progress) and ``last_watched_at``. One query: the
-    viewer's events grouped per video, joined to the videos and their categories.
+    Each video carries ``completion`` (the furthest progress) and ``last_watched_at``, and its
+    category is loaded with it. One hand-written query (``videos.rows``): the viewer's events grouped
+    per video, joined to the videos and their categories.
     """
     if not user.is_authenticated:
         return []
-    videos = list(
-        Video.objects.filter(watch_events__user=user)
-        .select_related("category")
-        .annotate(completion=Max("watch_events__completion"), last_watched_at=Max("watch_events__watched_at"))
-        .filter(completion__gt=0, completion__lt=settings.FINISHED_COMPLETION)
-        .order_by("-last_watched_at", "-id")[:limit]
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {rows.columns(Video, 'v')}, {rows.columns(Category, 'c')}, agg.best, agg.last_at FROM"
+        f" (SELECT {_EVENT_VIDEO} AS video_id, MAX({_EVENT_COMPLETION}) AS best, MAX({_EVENT_AT}) AS last_at"
+        f" FROM {_EVENTS} WHERE {_EVENT_USER} = %s GROUP BY {_EVENT_VIDEO}) agg"
+        f" JOIN {quote(Video._meta.db_table)} v ON v.id = agg.video_id"
+        f" LEFT JOIN {quote(Category._meta.db_table)} c ON c.id = v.{quote(_VIDEO_CATEGORY.column)}"
+        " WHERE agg.best > 0 AND agg.best < %s ORDER BY agg.last_at DESC, v.id DESC LIMIT %s"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, settings.FINISHED_COMPLETION, limit])
+        found = cursor.fetchall()
+    n_video, n_category = rows.width(Video), rows.width(Category)
+    videos = rows.instances(Video, (row[:n_video] for row in found), "v")
+    categories = rows.instances(Category, (row[n_video : n_video + n_category] for row in found), "c")
+    last_at = rows.field_converter(WatchEvent._meta.get_field("watched_at"), "agg")
+    for video, category, row in zip(videos, categories, found, strict=True):
+        _VIDEO_CATEGORY.set_cached_value(video, category if category.pk is not None else None)
+        video.completion = float(row[-2])
+        video.last_watched_at = last_at(row[-1])
     return videos
 
 
