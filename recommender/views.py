@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from recommender import selectors
 from recommender.feed import FeedItem, recommendation_feed
 from videos import selectors as video_selectors
+from videos.cards import card_html
 
 FALLBACK_SIZE = 12
 # A "Because you watched X" row needs at least this many picks explained by X.
@@ -44,6 +47,22 @@ def feed_rows(items: list[FeedItem]) -> list[dict[str, Any]]:
     return rows
 
 
+def rows_html(rows: list[dict[str, Any]]) -> SafeString:
+    """The rows of ``feed_rows`` as page sections with their cards (``videos.cards.card_html``), written
+    in one pass: fifty ``{% video_card %}`` tags in template loops cost a tenth of the page's CPU."""
+    sections = []
+    for position, row in enumerate(rows):
+        row_id = escape(f"row-{row['id']}")
+        grid_id = ' id="top-picks-grid"' if position == 0 else ""
+        cards = "".join(card_html(item.video, rec=item) for item in row["items"])
+        sections.append(
+            f'<section aria-labelledby="{row_id}" class="feed-row">\n'
+            f'    <div class="shelf-head"><h2 id="{row_id}">{escape(str(row["title"]))}</h2></div>\n'
+            f'    <div class="grid recommendations"{grid_id}>\n      {cards}\n    </div>\n  </section>'
+        )
+    return mark_safe("\n  ".join(sections))
+
+
 def _fallback_reason(user: Any, version: Any) -> str:
     """Why there is nothing personal to show, so the page can say so."""
     if version is None:
@@ -65,6 +84,7 @@ def recommended(request: HttpRequest) -> HttpResponse:
     for item in feed.items:
         item.video.completion = progress.get(item.video.pk)
     recommendations = [] if feed.cold_start else feed.items
+    rows = feed_rows(recommendations)
     fallback = [item.video for item in feed.items[:FALLBACK_SIZE]] if feed.cold_start else []
     return render(
         request,
@@ -72,7 +92,8 @@ def recommended(request: HttpRequest) -> HttpResponse:
         {
             "version": feed.version,
             "recommendations": recommendations,
-            "rows": feed_rows(recommendations),
+            "rows": rows,
+            "rows_html": rows_html(rows),
             "feed": feed.items,
             "continuing": continuing,
             "fallback": fallback,

@@ -136,6 +136,37 @@ def test_rows_group_picks_by_the_watched_video_that_explains_them(make_user, cat
     assert sum(len(row["items"]) for row in grouped) == 6
 
 
+def test_rows_html_is_the_markup_of_the_template_loop(client, make_user, catalog):
+    """The page writes its rows in Python (``rows_html``); the markup is the template loop's."""
+    import re
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    ann = make_user("ann")
+    catalog[2].title = 'Fish & "Chips" <live>'
+    catalog[2].save()
+    publish([(ann, catalog[i], 1 - i / 10, catalog[0] if i in (2, 4) else None) for i in range(1, 7)])
+    client.force_login(ann)
+    page = client.get("/recommended/")
+    loop = Template(
+        "{% load site_extras %}{% for row in rows %}"
+        '<section aria-labelledby="row-{{ row.id }}" class="feed-row">'
+        '<div class="shelf-head"><h2 id="row-{{ row.id }}">{{ row.title }}</h2></div>'
+        '<div class="grid recommendations"{% if forloop.first %} id="top-picks-grid"{% endif %}>'
+        "{% for rec in row.items %}{% video_card rec.video rec %}{% endfor %}</div></section>{% endfor %}"
+    )
+    with translation.override("en"):
+        expected = loop.render(Context({"rows": page.context["rows"]}))
+
+    def tight(html: str) -> str:
+        return re.sub(r">\s+<", "><", html.strip())
+
+    assert tight(str(page.context["rows_html"])) == tight(expected)
+    assert tight(expected) in tight(page.text)
+    assert "Fish &amp; &quot;Chips&quot; &lt;live&gt;" in page.text and 'id="top-picks-grid"' in page.text
+
+
 def test_a_new_active_version_or_a_rollback_changes_the_feed_at_once(make_user, catalog):
     """The feed is keyed by the active version; activation (and so rollback) clears the cached one."""
     from recommender.selectors import active_version_cache_clear

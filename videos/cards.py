@@ -131,10 +131,11 @@ def card_html(video: Any, *, rec: Any = None, heading: str = "h3", progress_slot
     progress is left as slots for ``progress_fill`` (a card shared by every viewer)."""
     if heading not in HEADINGS:
         raise ValueError(f"card heading must be one of {sorted(HEADINGS)}, not {heading!r}")
-    texts = _texts(get_language() or "")
+    language = get_language() or ""
+    texts = _texts(language)
     url = video_url(video.pk)
     rank = f'<span class="rank" title="{texts["rank"]}">{int(rec.rank)}</span>' if rec is not None else ""
-    category = escape(video.category.display_name) if video.category_id is not None and video.category else ""
+    category = escape(video.category.name_in(language)) if video.category_id is not None and video.category else ""
     link = f"{url}?from=rec" if rec is not None else url
     pick = _pick(rec, texts) if rec is not None else ""
     if progress_slots:

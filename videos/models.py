@@ -51,7 +51,11 @@ class Category(models.Model):
     @property
     def display_name(self) -> str:
         """The name in the active language, or the English name when it has none."""
-        field = self.TRANSLATED_NAMES.get((get_language() or "").lower())
+        return self.name_in(get_language() or "")
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language`` (a language code), or the English name when it has none."""
+        field = self.TRANSLATED_NAMES.get(language.lower())
         return (getattr(self, field) if field else "") or self.name
 
 
