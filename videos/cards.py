@@ -41,9 +41,10 @@ def _video_url_parts(prefix: str) -> tuple[str, str]:
     return head, tail
 
 
-def video_url(pk: int) -> str:
-    """``Video.get_absolute_url`` without reversing the pattern for every video."""
-    head, tail = _video_url_parts(get_script_prefix())
+def video_url(pk: int, parts: tuple[str, str] | None = None) -> str:
+    """``Video.get_absolute_url`` without reversing the pattern for every video (``parts``: the
+    ``_video_url_parts`` of the script prefix, when the caller has them)."""
+    head, tail = parts if parts is not None else _video_url_parts(get_script_prefix())
     return f"{head}{int(pk)}{tail}"
 
 
@@ -105,7 +106,7 @@ def _status(completion: float | None, texts: dict[str, str]) -> str:
     return f' · <span class="status-chip started">{watched}</span>'
 
 
-def _pick(rec: Any, texts: dict[str, str]) -> str:
+def _pick(rec: Any, texts: dict[str, str], url_parts: tuple[str, str]) -> str:
     """A recommendation's match figure and reason."""
     parts = []
     if rec.match is not None:
@@ -118,26 +119,31 @@ def _pick(rec: Any, texts: dict[str, str]) -> str:
         )
     reason_video = rec.reason_video
     if reason_video is not None:
-        link = texts["because"] % {"url": escape(video_url(reason_video.pk)), "title": escape(reason_video.title)}
+        url = escape(video_url(reason_video.pk, url_parts))
+        link = texts["because"] % {"url": url, "title": escape(reason_video.title)}
         parts.append(f'<p class="reason">{link}</p>')
     elif rec.reason_text:
         parts.append(f'<p class="reason">{escape(str(rec.reason_text))}</p>')
     return "\n      ".join(parts)
 
 
-def card_html(video: Any, *, rec: Any = None, heading: str = "h3", progress_slots: bool = False) -> SafeString:
+def card_html(
+    video: Any, *, rec: Any = None, heading: str = "h3", progress_slots: bool = False, language: str | None = None
+) -> SafeString:
     """A video card: picture, title (with the rank for a pick), category, the viewer's progress and,
     for a recommendation ``rec`` (a ``FeedItem``), its match and reason. With ``progress_slots`` the
     progress is left as slots for ``progress_fill`` (a card shared by every viewer)."""
     if heading not in HEADINGS:
         raise ValueError(f"card heading must be one of {sorted(HEADINGS)}, not {heading!r}")
-    language = get_language() or ""
+    if language is None:  # the active one (callers writing many cards look it up once)
+        language = get_language() or ""
     texts = _texts(language)
-    url = video_url(video.pk)
+    parts = _video_url_parts(get_script_prefix())
+    url = video_url(video.pk, parts)
     rank = f'<span class="rank" title="{texts["rank"]}">{int(rec.rank)}</span>' if rec is not None else ""
     category = escape(video.category.name_in(language)) if video.category_id is not None and video.category else ""
     link = f"{url}?from=rec" if rec is not None else url
-    pick = _pick(rec, texts) if rec is not None else ""
+    pick = _pick(rec, texts, parts) if rec is not None else ""
     if progress_slots:
         status = f"<!--progress-meta:{int(video.pk)}-->"
     else:

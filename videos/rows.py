@@ -75,10 +75,34 @@ def instances(model: type[M], rows: Iterable[Sequence[Any]], alias: str) -> list
 
 def unsaved(model: type[M], **values: Any) -> M:
     """``model(**values)``, built positionally: fields not in ``values`` take their defaults."""
-    args = [
-        values.pop(field.attname) if field.attname in values else field.get_default()
-        for field in model._meta.concrete_fields
-    ]
+    args = []
+    for name, field, constant in _DEFAULTS.get(model) or _defaults(model):
+        if name in values:
+            args.append(values.pop(name))
+        else:
+            args.append(field.get_default() if constant is _CALL else constant)
     if values:
         raise TypeError(f"{model.__name__} has no field(s) {', '.join(sorted(values))}")
     return model(*args)
+
+
+_CALL = object()
+
+
+_DEFAULTS: dict[type[Model], tuple[tuple[str, Any, Any], ...]] = {}
+
+
+def _defaults(model: type[Model]) -> tuple[tuple[str, Any, Any], ...]:
+    """``(attname, field, default)`` per concrete field: the default when it is an immutable constant,
+    ``_CALL`` when it must be made anew for each instance (a callable, a mutable value)."""
+    out = []
+    for field in model._meta.concrete_fields:
+        default = field.get_default()
+        constant = (
+            default
+            if isinstance(default, (str, int, float, bool, type(None))) and not callable(field.default)
+            else _CALL
+        )
+        out.append((field.attname, field, constant))
+    _DEFAULTS[model] = tuple(out)
+    return _DEFAULTS[model]
