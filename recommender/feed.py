@@ -231,18 +231,9 @@ def _prepared_lines(payload: str, finished_ids: list[int], language: str) -> Pre
 _VIDEO_CATEGORY = Video._meta.get_field("category")
 
 
-def _prepared_video(data: dict[str, Any], prepared: Prepared, category_names: dict[str, str]) -> Video:
+def _prepared_video(data: dict[str, Any], categories: dict[int, Category]) -> Video:
     """An unsaved ``Video`` carrying what the pages show, from an item's JSON (built positionally,
-    ``videos.rows.unsaved``: a page builds a hundred of them)."""
-    category = None
-    if data["category"] is not None:
-        names = {}
-        translated = Category.TRANSLATED_NAMES.get(prepared.language.lower())
-        if translated:
-            names[translated] = category_names.get(str(data["category"]["id"]), "")
-        category = rows.unsaved(
-            Category, id=data["category"]["id"], name=data["category"]["name"], slug=data["category"]["slug"], **names
-        )
+    ``videos.rows.unsaved``). ``categories``: the feed's categories by id (see ``_prepared_items``)."""
     video = rows.unsaved(
         Video,
         id=data["id"],
@@ -251,23 +242,36 @@ def _prepared_video(data: dict[str, Any], prepared: Prepared, category_names: di
         duration_seconds=data["duration_seconds"],
         media_url=data["media_url"],
         thumbnail_url=data["thumbnail_url"],
-        category_id=category.pk if category is not None else None,
+        category_id=data["category"]["id"] if data["category"] is not None else None,
         tags=",".join(data["tags"]),
         created_at=datetime.fromisoformat(data["created_at"]),
     )
-    _VIDEO_CATEGORY.set_cached_value(video, category)
+    _VIDEO_CATEGORY.set_cached_value(video, categories.get(video.category_id) if video.category_id else None)
     return video
 
 
 def _prepared_items(prepared: Prepared, limit: int, offset: int) -> list[FeedItem]:
+    """The items of a prepared feed. A feed's fifty picks share a few categories and explaining
+    videos: each is built once and shared by its items (read-only objects for the pages)."""
     items = []
     category_names = json.loads(prepared.category_names)
+    translated = Category.TRANSLATED_NAMES.get(prepared.language.lower())
+    categories: dict[int, Category] = {}
+    watched_videos: dict[int, Video] = {}
     for position, entry in enumerate(prepared.entries(limit, offset), start=offset + 1):
         reason = dict(entry["reason_detail"])
-        if entry["reason_video"] is not None:
-            watched = entry["reason_video"]
-            reason["video_obj"] = rows.unsaved(Video, id=watched["id"], title=watched["title"])
-        video = _prepared_video(entry["video"], prepared, category_names)
+        watched = entry["reason_video"]
+        if watched is not None:
+            if watched["id"] not in watched_videos:
+                watched_videos[watched["id"]] = rows.unsaved(Video, id=watched["id"], title=watched["title"])
+            reason["video_obj"] = watched_videos[watched["id"]]
+        category = entry["video"]["category"]
+        if category is not None and category["id"] not in categories:
+            names = {translated: category_names.get(str(category["id"]), "")} if translated else {}
+            categories[category["id"]] = rows.unsaved(
+                Category, id=category["id"], name=category["name"], slug=category["slug"], **names
+            )
+        video = _prepared_video(entry["video"], categories)
         items.append(FeedItem(video, position, entry["score"], entry["match"], reason, entry["reason"]))
     return items
 
