@@ -37,7 +37,7 @@ def converters(model: type[Model], alias: str) -> list[tuple[int, list[Any], Any
     out = []
     for position, field in enumerate(model._meta.concrete_fields):
         column = field.get_col(alias)
-        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        functions = _functions(column)
         if functions:
             out.append((position, functions, column))
     return out
@@ -46,7 +46,7 @@ def converters(model: type[Model], alias: str) -> list[tuple[int, list[Any], Any
 def field_converter(field: Any, alias: str) -> Callable[[Any], Any]:
     """A function turning a database value of ``field`` (selected under ``alias``) into its Python value."""
     column = field.get_col(alias)
-    functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    functions = _functions(column)
 
     def converted(value: Any) -> Any:
         for function in functions:
@@ -106,3 +106,8 @@ def _defaults(model: type[Model]) -> tuple[tuple[str, Any, Any], ...]:
         out.append((field.attname, field, constant))
     _DEFAULTS[model] = tuple(out)
     return _DEFAULTS[model]
+
+
+def _functions(column: Any) -> list[Any]:
+    """The backend's and the field's converters of a column expression, as the ORM applies them."""
+    return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
