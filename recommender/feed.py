@@ -80,6 +80,9 @@ class Feed:
     source: str  # "model" or "popular"
     version: ModelVersion | None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The viewer's furthest progress on the items' videos, when the read gave it (see ``Prepared``);
+    # None: ask ``videos.selectors.user_completions``.
+    progress: dict[int, float] | None = None
 
     @property
     def cold_start(self) -> bool:
@@ -169,28 +172,38 @@ def feed_item_data(item: FeedItem, video_data: VideoData) -> dict[str, Any]:
 class Prepared:
     """A viewer's prepared feed (``PreparedFeed.payload``) less the videos finished since."""
 
-    items: list[str]  # the items' JSON as the API sends them, without "rank", best first
+    lines: list[str]  # "<video id> <item JSON>" per item, best first; the JSON as the API sends it, without "rank"
     category_names: str  # JSON: category id -> name in the row's language (pages only)
     language: str
+    # The viewer's furthest progress on the videos watched since the version (None: not read).
+    progress: dict[int, float] | None = None
+
+    def items(self, limit: int, offset: int) -> list[str]:
+        """The JSON of the items from position ``offset`` (0-based), at most ``limit``."""
+        return [line[line.index(" ") + 1 :] for line in self.lines[offset : offset + limit]]
 
     def entries(self, limit: int, offset: int) -> list[dict[str, Any]]:
-        return [json.loads(item) for item in self.items[offset : offset + limit]]
+        return [json.loads(item) for item in self.items(limit, offset)]
 
 
-# The prepared row and, as an array, the videos the viewer finished since the version's data was read
-# (``videos.selectors.finished_video_ids`` after ``last_event_id``: the rule of ``_model_items``).
+# The prepared row and, as two arrays, the viewer's furthest progress on every video watched since the
+# version's data was read (events after ``last_event_id``: the rule of ``_model_items``). The picks
+# leave out everything watched before, so this is all the progress there is on them.
 _PREPARED_SQL = (
-    "SELECT p.payload, ARRAY(SELECT DISTINCT e.video_id FROM {events} e"
-    " WHERE e.user_id = %s AND e.completion >= %s AND e.id > %s)"
-    " FROM {prepared} p WHERE p.version_id = %s AND p.user_id = %s AND p.language = %s"
+    "SELECT p.payload, s.ids, s.best FROM {prepared} p LEFT JOIN LATERAL"
+    " (SELECT array_agg(w.video_id) AS ids, array_agg(w.best) AS best FROM"
+    " (SELECT e.video_id, MAX(e.completion) AS best FROM {events} e WHERE e.user_id = %s AND e.id > %s"
+    " GROUP BY e.video_id) w) s ON true"
+    " WHERE p.version_id = %s AND p.user_id = %s AND p.language = %s"
 )
 
 
 def _prepared(user: Any, version: ModelVersion) -> Prepared | None:
     """The viewer's prepared feed of ``version`` in the active language (None: not prepared).
 
-    On PostgreSQL one query reads the row and, as an array, the videos finished since the version.
-    The payload is split into its lines (see ``services.feeds``); no item is parsed here.
+    On PostgreSQL one query reads the row and the viewer's progress since the version (kept as
+    ``Prepared.progress``; finished videos leave the feed). The payload is split into its lines (see
+    ``services.feeds``); no item is parsed here.
     """
     language = get_language() or ""
     prepared = (version.metrics or {}).get(PREPARED_KEY) or {}
@@ -202,30 +215,35 @@ def _prepared(user: Any, version: ModelVersion) -> Prepared | None:
         with connection.cursor() as cursor:
             cursor.execute(
                 _PREPARED_SQL.format(prepared=PreparedFeed._meta.db_table, events=WatchEvent._meta.db_table),
-                [user.pk, settings.FINISHED_COMPLETION, since, version.pk, user.pk, language],
+                [user.pk, since, version.pk, user.pk, language],
             )
             found = cursor.fetchone()
         if found is None:
             return None
-        payload, finished_ids = found
-    else:
-        rows = PreparedFeed.objects.filter(version_id=version.pk, user_id=user.pk, language=language)
-        payload = rows.values_list("payload", flat=True).first()
-        if payload is None:
-            return None
-        finished = video_selectors.finished_video_ids(user=user)
-        if version.last_event_id is not None:
-            finished = finished.filter(id__gt=version.last_event_id)
-        finished_ids = list(finished.values_list("video_id", flat=True))
-    return _prepared_lines(payload, finished_ids, language)
+        payload, ids, best = found
+        progress = {int(pk): float(value) for pk, value in zip(ids or (), best or (), strict=True)}
+        done = settings.FINISHED_COMPLETION
+        finished_ids = [pk for pk, value in progress.items() if value >= done]
+        return _prepared_lines(payload, finished_ids, language, progress)
+    rows = PreparedFeed.objects.filter(version_id=version.pk, user_id=user.pk, language=language)
+    payload = rows.values_list("payload", flat=True).first()
+    if payload is None:
+        return None
+    finished = video_selectors.finished_video_ids(user=user)
+    if version.last_event_id is not None:
+        finished = finished.filter(id__gt=version.last_event_id)
+    return _prepared_lines(payload, list(finished.values_list("video_id", flat=True)), language)
 
 
-def _prepared_lines(payload: str, finished_ids: list[int], language: str) -> Prepared:
+def _prepared_lines(
+    payload: str, finished_ids: list[int], language: str, progress: dict[int, float] | None = None
+) -> Prepared:
     """A stored payload split into its lines, less the videos in ``finished_ids`` (nothing parsed)."""
     category_names, *lines = payload.split("\n")
-    gone = {str(pk) for pk in finished_ids}
-    items = [item for video_id, _space, item in (line.partition(" ") for line in lines) if video_id not in gone]
-    return Prepared(items, category_names, language)
+    if finished_ids:
+        gone = {str(pk) for pk in finished_ids}
+        lines = [line for line in lines if line.partition(" ")[0] not in gone]
+    return Prepared(lines, category_names, language, progress)
 
 
 _VIDEO_CATEGORY = Video._meta.get_field("category")
@@ -287,7 +305,7 @@ def _feed(user: Any, limit: int, offset: int, *, read: FeedRead | None = None) -
     version = read.version
     if version is not None and user.is_authenticated:
         if read.prepared is not None:
-            if read.prepared.items[offset : offset + 1] or offset > 0:
+            if read.prepared.lines[offset : offset + 1] or offset > 0:
                 return Feed([], "model", version), read.prepared
         else:
             items = _model_items(user, version, read.calibration, limit, offset)
@@ -301,6 +319,7 @@ def recommendation_feed(*, user: Any, limit: int, offset: int = 0) -> Feed:
     feed, prepared = _feed(user, limit, offset)
     if prepared is not None:
         feed.items = _prepared_items(prepared, limit, offset)
+        feed.progress = prepared.progress
     return feed
 
 
@@ -385,8 +404,7 @@ def recommendation_feed_data(
         video_data = VideoData()
         return feed, [json_text(feed_item_data(item, video_data)) for item in feed.items]
     return feed, [
-        f'{{"rank":{rank},{item[1:]}'
-        for rank, item in enumerate(prepared.items[offset : offset + limit], start=offset + 1)
+        f'{{"rank":{rank},{item[1:]}' for rank, item in enumerate(prepared.items(limit, offset), start=offset + 1)
     ]
 
 

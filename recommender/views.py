@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from recommender import selectors
 from recommender.feed import FeedItem, recommendation_feed
 from videos import selectors as video_selectors
-from videos.cards import card_html
+from videos.cards import card_html, url_parts
 
 FALLBACK_SIZE = 12
 # A "Because you watched X" row needs at least this many picks explained by X.
@@ -52,11 +52,11 @@ def rows_html(rows: list[dict[str, Any]]) -> SafeString:
     """The rows of ``feed_rows`` as page sections with their cards (``videos.cards.card_html``), written
     in one pass: fifty ``{% video_card %}`` tags in template loops cost a tenth of the page's CPU."""
     sections = []
-    language = get_language() or ""
+    language, parts = get_language() or "", url_parts()
     for position, row in enumerate(rows):
         row_id = escape(f"row-{row['id']}")
         grid_id = ' id="top-picks-grid"' if position == 0 else ""
-        cards = "".join(card_html(item.video, rec=item, language=language) for item in row["items"])
+        cards = "".join(card_html(item.video, rec=item, language=language, url_parts=parts) for item in row["items"])
         sections.append(
             f'<section aria-labelledby="{row_id}" class="feed-row">\n'
             f'    <div class="shelf-head"><h2 id="{row_id}">{escape(str(row["title"]))}</h2></div>\n'
@@ -81,8 +81,11 @@ def recommended(request: HttpRequest) -> HttpResponse:
     user = request.user
     feed = recommendation_feed(user=user, limit=settings.RECOMMENDATIONS_TOP_N)
     continuing = video_selectors.continue_watching(user=user, limit=8)
-    # A pick may have been started since the version was published: show how far.
-    progress = video_selectors.user_completions(user=user, video_ids={item.video.pk for item in feed.items})
+    # A pick may have been started since the version was published: show how far (a prepared feed
+    # was read with that progress).
+    progress = feed.progress
+    if progress is None:
+        progress = video_selectors.user_completions(user=user, video_ids={item.video.pk for item in feed.items})
     for item in feed.items:
         item.video.completion = progress.get(item.video.pk)
     recommendations = [] if feed.cold_start else feed.items

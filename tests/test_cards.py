@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.template import Context, Template
 from django.urls import set_script_prefix
 from django.utils import translation
+from django.utils.safestring import mark_safe
 
 from recommender.feed import FeedItem
-from videos.cards import card_html, thumb_html, video_url
+from videos.cards import card_html, shelf_html, thumb_html, video_url
 from videos.models import Category, Video
 
 
@@ -47,6 +49,40 @@ def test_a_pick_shows_rank_match_and_an_escaped_reason(video):
     popular = FeedItem(video, 1, None, None, {"kind": "popular"}, "Trending in <Science>")
     html = card_html(video, rec=popular)
     assert '<p class="reason">Trending in &lt;Science&gt;</p>' in html and 'class="score"' not in html
+
+
+# The shelf as a template include wrote it before ``shelf_html``: the Python version must match it.
+SHELF_TEMPLATE = """{% load i18n site_extras %}<section class="shelf" aria-labelledby="{{ shelf_id }}">
+  <div class="shelf-head">
+    <h2 id="{{ shelf_id }}">{{ shelf_title }}</h2>
+    {% if more_url %}<a href="{{ more_url }}">{% translate "See all" %} →</a>{% endif %}
+  </div>
+  {% if shelf_sub %}<p class="shelf-sub">{{ shelf_sub }}</p>{% endif %}
+  <div class="row">
+    {% for video in shelf_videos %}{% video_card video progress_slots=progress_slots %}{% endfor %}
+  </div>
+</section>
+"""
+
+
+@pytest.mark.parametrize(
+    "title, more_url, sub, slots",
+    [
+        ("Continue <watching>", None, "Pick up & go", False),
+        (mark_safe("<em>New</em>"), "/videos/?sort=new&x=1", None, True),
+        ("Popular", "/videos/", "", True),
+    ],
+)
+def test_a_shelf_is_the_markup_of_the_template_it_replaced(video, title, more_url, sub, slots):
+    video.completion = 0.5
+    other = Video.objects.create(title="Second", duration_seconds=30)
+    context = {"shelf_id": 'shelf-"x"', "shelf_title": title, "more_url": more_url, "shelf_sub": sub}
+    context |= {"shelf_videos": [video, other], "progress_slots": slots}
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            expected = Template(SHELF_TEMPLATE).render(Context(context))
+            ours = shelf_html('shelf-"x"', title, [video, other], more_url=more_url, sub=sub, progress_slots=slots)
+        assert ours == expected
 
 
 def test_cards_speak_the_active_language(video):

@@ -319,3 +319,26 @@ def test_rows_go_with_their_viewer_and_video_without_database_constraints(make_u
     assert feeds_prepare(version=version) == len(LANGUAGES)
     payload = PreparedFeed.objects.get(version=version, user=ann, language="en").payload
     assert [line.split(" ", 1)[0] for line in payload.splitlines()[1:]] == [str(catalog[0].pk)]
+
+
+def test_the_page_reads_its_picks_and_the_progress_on_them_with_the_prepared_row(
+    client, make_user, catalog, django_assert_num_queries
+):
+    """``/recommended/`` from a prepared feed: the row and the viewer's progress since the version in one
+    query (PostgreSQL: session, user, that query, continue watching); a pick started since publishing
+    shows how far, a finished one is gone, and a video watched before the version changes nothing."""
+    ann, bob = make_user("ann"), make_user("bob")
+    before = WatchEvent.objects.create(user=ann, video=catalog[0], completion=0.3)
+    version = publish([(ann, v, 0.9 - 0.05 * i, None) for i, v in enumerate(catalog[1:6])], last_event_id=before.pk)
+    drop_rows(version)
+    WatchEvent.objects.create(user=ann, video=catalog[2], completion=0.2)
+    WatchEvent.objects.create(user=ann, video=catalog[2], completion=0.45)
+    WatchEvent.objects.create(user=ann, video=catalog[3], completion=1.0)
+    WatchEvent.objects.create(user=bob, video=catalog[4], completion=0.7)  # someone else's progress
+    client.force_login(ann)
+    assert client.get(reverse("recommended")).status_code == 200  # the active-version cache
+    with django_assert_num_queries(4 if connection.vendor == "postgresql" else 6):
+        page = client.get(reverse("recommended"))
+    listed = {item.video.pk: item.video.completion for item in page.context["feed"]}
+    assert listed == {catalog[1].pk: None, catalog[2].pk: 0.45, catalog[4].pk: None, catalog[5].pk: None}
+    assert "45 % watched" in page.text and "Finished" not in page.text

@@ -117,7 +117,7 @@ def test_silent_redis_costs_one_timeout_then_the_breaker_skips_it(silent_server,
 
 
 def test_rate_counter_passes_when_redis_is_refused_or_silent(silent_server, caplog):
-    """The limiters' counter (one pipelined round trip) fails like any cache call: None, one log line,
+    """The limiters' counter (one script, one round trip) fails like any cache call: None, one log line,
     then the breaker skips Redis."""
     caplog.set_level(logging.WARNING, logger="recsite.cache")
     refused = _cache(f"redis://127.0.0.1:{dead_port()}/0")
@@ -145,6 +145,9 @@ def test_rate_counter_counts_in_a_window_that_expires():
         cache.set(key, 7, timeout=None)  # a counter without expiry gets one
         assert cache.count_in_window(key, 30) == (8, 30.0)
         assert 0 < cache.ttl(key) <= 30
+        cache.client.get_client(write=True).script_flush()  # a restarted Redis: the script is sent again
+        assert cache.count_in_window(key, 30)[0] == 9
+        assert cache.count_in_window(key, 30)[0] == 10
     finally:
         cache.delete(key)
 

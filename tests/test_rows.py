@@ -78,3 +78,40 @@ def test_user_completions_in_several_queries(library, monkeypatch):
     assert len(queries) == 2  # 8 distinct ids, 4 per query
     assert found == {v.pk: pytest.approx(0.1 * (i + 1)) for i, v in enumerate(videos[:6])}
     assert selectors.user_completions(user=ann, video_ids=[]) == {}
+
+
+def test_built_instances_behave_as_the_orms(library):
+    """The instances are real: a saved one updates its row and loads its relations; an unsaved one inserts."""
+    _ann, _bob, videos = library
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {rows.columns(Video, 'v')} FROM videos_video v WHERE v.id = %s", [videos[1].pk])
+        (built,) = rows.instances(Video, cursor.fetchall(), "v")
+    assert built._state.db == connection.alias and built.category.name == "Science"
+    built.title = "Renamed"
+    built.save()
+    assert Video.objects.get(pk=videos[1].pk).title == "Renamed" and Video.objects.count() == len(videos)
+    fresh = rows.unsaved(Video, title="Brand new", duration_seconds=5)
+    assert fresh.pk is None and fresh._state.adding and fresh.created_at is not None
+    fresh.save()
+    assert Video.objects.filter(title="Brand new").exists()
+
+
+def test_a_model_with_construction_receivers_goes_through_its_constructor(db):
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.title)
+
+    post_init.connect(receiver, sender=Video)
+    try:
+        video = rows.unsaved(Video, id=3, title="Watched")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {rows.columns(Video, 'v')} FROM videos_video v")
+            rows.instances(Video, cursor.fetchall(), "v")
+    finally:
+        post_init.disconnect(receiver, sender=Video)
+    assert video.title == "Watched" and seen == ["Watched"]
+    rows.unsaved(Video, id=4, title="Unseen")
+    assert seen == ["Watched"]

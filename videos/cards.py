@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -39,6 +40,12 @@ def _video_url_parts(prefix: str) -> tuple[str, str]:
     # Reversed with a marker id: the URL of every video is head + id + tail.
     head, _marker, tail = reverse("video-detail", args=[987654321]).partition("987654321")
     return head, tail
+
+
+def url_parts() -> tuple[str, str]:
+    """What every video's URL is made of under the current script prefix (``video_url``'s ``parts``),
+    for callers writing many cards."""
+    return _video_url_parts(get_script_prefix())
 
 
 def video_url(pk: int, parts: tuple[str, str] | None = None) -> str:
@@ -60,6 +67,7 @@ def _texts(language: str) -> dict[str, str]:
             "match": _("Match"),
             "match_value": _("%(p)s %%"),
             "match_label": _("Match %(p)s %%"),
+            "see_all": _("See all"),
             "match_help": _(
                 "On held-out watches, viewers finished on average this share of the videos the model rated "
                 "like this one."
@@ -128,17 +136,24 @@ def _pick(rec: Any, texts: dict[str, str], url_parts: tuple[str, str]) -> str:
 
 
 def card_html(
-    video: Any, *, rec: Any = None, heading: str = "h3", progress_slots: bool = False, language: str | None = None
+    video: Any,
+    *,
+    rec: Any = None,
+    heading: str = "h3",
+    progress_slots: bool = False,
+    language: str | None = None,
+    url_parts: tuple[str, str] | None = None,
 ) -> SafeString:
     """A video card: picture, title (with the rank for a pick), category, the viewer's progress and,
     for a recommendation ``rec`` (a ``FeedItem``), its match and reason. With ``progress_slots`` the
-    progress is left as slots for ``progress_fill`` (a card shared by every viewer)."""
+    progress is left as slots for ``progress_fill`` (a card shared by every viewer). Callers writing many
+    cards pass the ``language`` and ``url_parts`` (``url_parts()``) they looked up once."""
     if heading not in HEADINGS:
         raise ValueError(f"card heading must be one of {sorted(HEADINGS)}, not {heading!r}")
     if language is None:  # the active one (callers writing many cards look it up once)
         language = get_language() or ""
     texts = _texts(language)
-    parts = _video_url_parts(get_script_prefix())
+    parts = url_parts if url_parts is not None else _video_url_parts(get_script_prefix())
     url = video_url(video.pk, parts)
     rank = f'<span class="rank" title="{texts["rank"]}">{int(rec.rank)}</span>' if rec is not None else ""
     category = escape(video.category.name_in(language)) if video.category_id is not None and video.category else ""
@@ -153,6 +168,34 @@ def card_html(
         f'    <{heading} class="card-title">{rank}<a href="{escape(link)}">{escape(video.title)}</a></{heading}>\n'
         f'    <p class="meta">{category}{status}</p>\n'
         f"    {pick}\n  </div>\n</article>\n"
+    )
+
+
+def shelf_html(
+    shelf_id: str,
+    title: Any,
+    videos: Any,
+    *,
+    more_url: Any = None,
+    sub: Any = None,
+    progress_slots: bool = False,
+) -> SafeString:
+    """A titled row of video cards (``{% video_shelf %}``): the heading ``title`` (id ``shelf_id``), an
+    optional "See all" link to ``more_url`` and line ``sub``, and a card per video of ``videos``
+    (with ``progress_slots``: see ``card_html``). Texts are escaped unless already marked safe."""
+    language = get_language() or ""
+    texts = _texts(language)
+    shelf = conditional_escape(shelf_id)
+    more = f'<a href="{conditional_escape(more_url)}">{texts["see_all"]} →</a>' if more_url else ""
+    line = f'<p class="shelf-sub">{conditional_escape(sub)}</p>' if sub else ""
+    parts = url_parts()
+    cards = "".join(
+        card_html(video, progress_slots=progress_slots, language=language, url_parts=parts) for video in videos
+    )
+    return mark_safe(
+        f'<section class="shelf" aria-labelledby="{shelf}">\n  <div class="shelf-head">\n'
+        f'    <h2 id="{shelf}">{conditional_escape(title)}</h2>\n    {more}\n  </div>\n  {line}\n'
+        f'  <div class="row">\n    {cards}\n  </div>\n</section>\n'
     )
 
 

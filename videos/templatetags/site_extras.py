@@ -45,6 +45,15 @@ def video_card(video: Any, rec: Any = None, heading: str = "h3", progress_slots:
 
 
 @register.simple_tag
+def video_shelf(
+    shelf_id: str, title: Any, videos: Any, more_url: Any = None, sub: Any = None, progress_slots: bool = False
+) -> str:
+    """``{% video_shelf shelf_id title videos more_url=... sub=... progress_slots=... %}``: a titled row of
+    video cards (``videos.cards.shelf_html``)."""
+    return cards.shelf_html(shelf_id, title, videos, more_url=more_url, sub=sub, progress_slots=bool(progress_slots))
+
+
+@register.simple_tag
 def video_thumb(video: Any) -> str:
     """``{% video_thumb video %}``: a video's picture (``videos.cards.thumb_html``)."""
     return cards.thumb_html(video)
