@@ -15,6 +15,9 @@ Early stopping inside training uses train_model's own validation split, carved f
 the training part.  Prints one JSON object: {"task", "results": [...]}.
 
     .venv/bin/python bench/tune.py --dataset ../shared/datasets/ml-100k --task rating --json
+
+``--average K`` measures a candidate as the mean prediction of K models trained with consecutive
+seeds (what averaging several seeds would give).
 """
 
 from __future__ import annotations
@@ -78,6 +81,10 @@ RATING: dict[str, dict[str, Any]] = {
         "learning_rate": 2e-3,
         "lr_decay": 0.97,
     },
+    # Round 4 (issue 13): the preset with the viewer's rated movies pooled into the user vector (the
+    # implicit-feedback term of SVD++; ``user_history`` bags).
+    "rating-history32": {**_preset_candidate("rating", RATING_BASE), "user_history": 32},
+    "rating-history128": {**_preset_candidate("rating", RATING_BASE), "user_history": 128},
 }
 
 RANKING_BASE = {"objective": "expected_completion", "epochs": 40, "patience": 3}
@@ -153,10 +160,20 @@ def _score_fn(model: Any) -> Callable[[Any, Any], np.ndarray]:
     return lambda u, v: score_pairs(model, np.asarray(u), np.asarray(v))
 
 
-def tune_rating(dataset: str, names: list[str], seed: int, folds: list[int]) -> list[dict]:
-    """Validation RMSE (stars) of each candidate, averaged over the ``u<f>.base`` files of ``folds``."""
+def _trained(data: Any, config: TrainConfig, average: int) -> tuple[Callable[[Any, Any], np.ndarray], list[Any]]:
+    """A candidate trained ``average`` times (seeds ``config.seed``, ``+1``, ...): the mean of the
+    models' predictions, and the trainings' results."""
     from recommender.ml.train import train_model
 
+    results = [train_model(data, config.replace(seed=config.seed + k)) for k in range(average)]
+    scorers = [_score_fn(result.model) for result in results]
+    if len(scorers) == 1:
+        return scorers[0], results
+    return lambda u, v: np.mean([score(u, v) for score in scorers], axis=0), results
+
+
+def tune_rating(dataset: str, names: list[str], seed: int, folds: list[int], average: int = 1) -> list[dict]:
+    """Validation RMSE (stars) of each candidate, averaged over the ``u<f>.base`` files of ``folds``."""
     splits = []
     for fold in folds:
         data = read_ratings(dataset, f"u{fold}.base").matrix()
@@ -168,10 +185,9 @@ def tune_rating(dataset: str, names: list[str], seed: int, folds: list[int]) -> 
         t0 = time.perf_counter()
         per_fold, epochs = [], []
         for split in splits:
-            result = train_model(split.train, config)
-            pred = _score_fn(result.model)(split.rated_user, split.rated_video)
-            per_fold.append(rmse(pred, split.rated_value) * 5)
-            epochs.append(result.best_epoch)
+            score, trained = _trained(split.train, config, average)
+            per_fold.append(rmse(score(split.rated_user, split.rated_video), split.rated_value) * 5)
+            epochs += [result.best_epoch for result in trained]
         results.append(
             {
                 "name": name,
@@ -186,9 +202,7 @@ def tune_rating(dataset: str, names: list[str], seed: int, folds: list[int]) -> 
     return results
 
 
-def tune_ranking(dataset: str, names: list[str], seed: int, folds: list[int]) -> list[dict]:
-    from recommender.ml.train import train_model
-
+def tune_ranking(dataset: str, names: list[str], seed: int, folds: list[int], average: int = 1) -> list[dict]:
     ratings = read_ratings(dataset)
     full = ratings.matrix()
     seen = ratings.last_seen(full)
@@ -199,8 +213,8 @@ def tune_ranking(dataset: str, names: list[str], seed: int, folds: list[int]) ->
     for name in names:
         config = _config(RANKING_BASE, RANKING[name]).replace(seed=seed)
         t0 = time.perf_counter()
-        result = train_model(val.train, config)
-        metrics = split_metrics(_score_fn(result.model), full, val, seed=seed)
+        score, trained = _trained(val.train, config, average)
+        metrics = split_metrics(score, full, val, seed=seed)
         results.append(
             {
                 "name": name,
@@ -209,8 +223,8 @@ def tune_ranking(dataset: str, names: list[str], seed: int, folds: list[int]) ->
                 "val_ndcg_at_10": round(metrics["ndcg_at_10"], 4),
                 "popular_hr_at_10": round(metrics["baseline_popular_hr_at_10"], 4),
                 "popular_ndcg_at_10": round(metrics["baseline_popular_ndcg_at_10"], 4),
-                "epochs_run": result.epochs_run,
-                "best_epoch": result.best_epoch,
+                "epochs_run": [result.epochs_run for result in trained],
+                "best_epochs": [result.best_epoch for result in trained],
                 "seconds": round(time.perf_counter() - t0, 2),
             }
         )
@@ -227,6 +241,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--folds", default="1", help="rating: comma-separated u<f>.base files to validate on (default 1)."
     )
+    parser.add_argument(
+        "--average",
+        type=int,
+        default=1,
+        help="Train each candidate this many times (seeds --seed, +1, ...) and measure the mean of their"
+        " predictions (default: %(default)s, one model).",
+    )
     parser.add_argument("--json", action="store_true", help="Compact JSON (default: indented).")
     args = parser.parse_args(argv)
     table = RATING if args.task == "rating" else RANKING
@@ -238,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     folds = [int(f) for f in args.folds.split(",")]
     if not set(folds) <= {1, 2, 3, 4, 5}:
         parser.error("--folds takes numbers 1..5")
-    results = run(args.dataset, names, args.seed, folds)
-    print(json.dumps({"task": args.task, "seed": args.seed, "results": results}, indent=None if args.json else 2))
+    if args.average < 1:
+        parser.error("--average takes a whole number of at least 1")
+    results = run(args.dataset, names, args.seed, folds, args.average)
+    print(json.dumps({"task": args.task, "seed": args.seed, "average": args.average, "results": results}, indent=None if args.json else 2))
     return 0
 
 
