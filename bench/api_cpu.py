@@ -9,6 +9,9 @@ is not in it), for the prepared path and for the live path (the same version wit
 feeds hidden), and with ``--profile`` the top functions of a cProfile run of the prepared path.
 
     .venv/bin/python bench/api_cpu.py --json
+
+Instructions per request (machine-independent; see ``bench/page_cpu.py``): run it under callgrind with
+``--skip-live --users 100`` and two values of ``--requests``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         help="Redis URL of the cache that counts the throttles (default: the process's memory).",
     )
     parser.add_argument("--profile", action="store_true", help="Also print cProfile's top functions.")
+    parser.add_argument("--skip-live", action="store_true", help="Measure the prepared path only.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -59,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         tokens = _fill(args)
         result = {"benchmark": "api_cpu", "users": args.users, "requests": args.requests}
         result["prepared_ms"], profile = _measure(tokens, args, prepared=True)
-        result["live_ms"], _unused = _measure(tokens, args, prepared=False)
+        if not args.skip_live:
+            result["live_ms"], _unused = _measure(tokens, args, prepared=False)
         print(json.dumps(result) if args.json else json.dumps(result, indent=2))
         if args.profile:
             print(profile)

@@ -8,6 +8,13 @@ and prints one JSON object: the CPU milliseconds of this process per request (``
 the database's share is not in it), the response size, and ``cpu_reference_s`` (see
 ``bench/common.py``). ``--profile PAGE`` adds cProfile's top functions for that page.
 
+CPU time on a shared VM drifts by tens of per cent from hour to hour; the number of instructions does
+not. Run under callgrind with two request counts, the difference divided by the difference in requests
+is the instructions of one request (setup and warm-up cancel out):
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/page_cpu.py \
+        --pages recommended --no-reference --requests 10   # then --requests 60; compare "Collected"
+
     .venv/bin/python bench/page_cpu.py --json --cache-url redis://127.0.0.1:6379/3
 """
 
@@ -45,9 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="Requests per page (default: %(default)s).")
     parser.add_argument("--sessions", type=int, default=16, help="Logged-in viewers to rotate over.")
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument(
+        "--no-reference", action="store_true", help="Skip the CPU reference (for instruction counts, below)."
+    )
+    parser.add_argument(
+        "--pages", default=",".join(PAGES), help="Comma-separated pages to measure (default: %(default)s)."
+    )
     parser.add_argument("--profile", choices=sorted(PAGES), help="Also print cProfile's top functions for a page.")
     parser.add_argument("--json", action="store_true", help="Print only compact JSON.")
     args = parser.parse_args(argv)
+    unknown = set(args.pages.split(",")) - set(PAGES)
+    if unknown:
+        parser.error(f"unknown page(s) {', '.join(sorted(unknown))}; known: {', '.join(PAGES)}")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-page-cpu-"))
     env = server_env(database_url_for(args.admin_url, args.db_name), workdir, cache_url=args.cache_url)
@@ -62,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         out = {"benchmark": "page_cpu", "requests": args.requests, "pages": _measure(args)}
         if args.profile:
             out["profile"] = _profile(args)
-        out["cpu_reference_s"] = cpu_reference_seconds()
+        if not args.no_reference:
+            out["cpu_reference_s"] = cpu_reference_seconds()
         profile = out.pop("profile", "")
         print(json.dumps(out) if args.json else json.dumps(out, indent=2))
         if profile:
@@ -96,6 +113,8 @@ def _measure(args: argparse.Namespace) -> dict:
     clients = _clients(args)
     results = {}
     for name, path in PAGES.items():
+        if name not in args.pages.split(","):
+            continue
         for client in clients:  # warm-up: caches, templates, connections
             assert client.get(path).status_code == 200
         started = time.process_time()

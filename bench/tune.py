@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.average < 1:
         parser.error("--average takes a whole number of at least 1")
     results = run(args.dataset, names, args.seed, folds, args.average)
-    print(json.dumps({"task": args.task, "seed": args.seed, "average": args.average, "results": results}, indent=None if args.json else 2))
+    out = {"task": args.task, "seed": args.seed, "average": args.average, "results": results}
+    print(json.dumps(out, indent=None if args.json else 2))
     return 0
 
 
