@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 from common import read_ratings
+from pretrain import pretrained_neumf
 
 from recommender.ml.config import PRESETS, TrainConfig
 from recommender.ml.holdout import BiasBaseline, evaluation_split, split_metrics
@@ -43,6 +44,11 @@ from recommender.ml.metrics import rmse
 def _preset_candidate(preset: str, base: dict[str, Any]) -> dict[str, Any]:
     """A shipped preset as a candidate: its settings that differ from the task's base."""
     return {name: value for name, value in PRESETS[preset].items() if base.get(name) != value}
+
+
+# A candidate's key that is not a TrainConfig field: pre-train GMF for this many epochs and the MLP,
+# then train NeuMF from both (bench/pretrain.py).
+PRETRAIN = "pretrain_gmf_epochs"
 
 
 RATING_BASE = {"objective": "completion", "epochs": 150, "patience": 10}
@@ -135,6 +141,9 @@ RANKING: dict[str, dict[str, Any]] = {
     "ranking-neg16-listwise1": {**_preset_candidate("ranking", RANKING_BASE), "negatives": 16, "listwise": 1.0},
     "ranking-history64": {**_preset_candidate("ranking", RANKING_BASE), "user_history": 64},
     "ranking-history256": {**_preset_candidate("ranking", RANKING_BASE), "user_history": 256},
+    # Round 8 (issue 13): the NCF paper's pre-training (bench/pretrain.py): GMF for this many
+    # epochs and the MLP, then NeuMF from both.
+    "ranking-pretrained": {**_preset_candidate("ranking", RANKING_BASE), PRETRAIN: 15},
     # Round 6 (issue 14): cheaper trainings of the shipped preset at the same quality.
     "ranking-d32": {**_preset_candidate("ranking", RANKING_BASE), "embedding_dim": 32},
     "ranking-d48": {**_preset_candidate("ranking", RANKING_BASE), "embedding_dim": 48},
@@ -151,7 +160,7 @@ RANKING: dict[str, dict[str, Any]] = {
 
 
 def _config(base: dict, overrides: dict) -> TrainConfig:
-    return TrainConfig().replace(**{**base, **overrides})
+    return TrainConfig().replace(**{**base, **{k: v for k, v in overrides.items() if k != PRETRAIN}})
 
 
 def _score_fn(model: Any) -> Callable[[Any, Any], np.ndarray]:
@@ -160,12 +169,17 @@ def _score_fn(model: Any) -> Callable[[Any, Any], np.ndarray]:
     return lambda u, v: score_pairs(model, np.asarray(u), np.asarray(v))
 
 
-def _trained(data: Any, config: TrainConfig, average: int) -> tuple[Callable[[Any, Any], np.ndarray], list[Any]]:
+def _trained(
+    data: Any, config: TrainConfig, average: int, pretrain: int = 0
+) -> tuple[Callable[[Any, Any], np.ndarray], list[Any]]:
     """A candidate trained ``average`` times (seeds ``config.seed``, ``+1``, ...): the mean of the
-    models' predictions, and the trainings' results."""
+    models' predictions, and the trainings' results; ``pretrain``: GMF epochs of the pre-training."""
     from recommender.ml.train import train_model
 
-    results = [train_model(data, config.replace(seed=config.seed + k)) for k in range(average)]
+    def one(c: TrainConfig) -> Any:
+        return pretrained_neumf(data, c, pretrain) if pretrain else train_model(data, c)
+
+    results = [one(config.replace(seed=config.seed + k)) for k in range(average)]
     scorers = [_score_fn(result.model) for result in results]
     if len(scorers) == 1:
         return scorers[0], results
@@ -213,7 +227,7 @@ def tune_ranking(dataset: str, names: list[str], seed: int, folds: list[int], av
     for name in names:
         config = _config(RANKING_BASE, RANKING[name]).replace(seed=seed)
         t0 = time.perf_counter()
-        score, trained = _trained(val.train, config, average)
+        score, trained = _trained(val.train, config, average, RANKING[name].get(PRETRAIN, 0))
         metrics = split_metrics(score, full, val, seed=seed)
         results.append(
             {
