@@ -196,11 +196,13 @@ def loo_last_seen(folder: str | Path, ties: str = "recorded") -> tuple[Interacti
     ratings = read_ratings(folder)
     data = ratings.matrix()
     if ties == "recorded":
-        return data, ratings.last_seen(data)
-    if ties == "movie_id":
+        seen = ratings.last_seen(data)
+    elif ties == "movie_id":
         order = np.argsort(ratings.item, kind="stable")
-        return data, pair_last_seen(data, ratings.user[order], ratings.item[order], ratings.time[order])
-    raise ValueError(f"ties must be 'recorded' or 'movie_id', got {ties!r}")
+        seen = pair_last_seen(data, ratings.user[order], ratings.item[order], ratings.time[order])
+    else:
+        raise ValueError(f"ties must be 'recorded' or 'movie_id', got {ties!r}")
+    return data.with_seen(seen), seen  # as a retrain's data: TrainConfig.recency reads it
 
 
 def loo_split(folder: str | Path, *, ties: str = "recorded", seed: int = 42) -> tuple[InteractionMatrix, Any]:

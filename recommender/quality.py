@@ -88,7 +88,7 @@ def evaluation_run(
     from recommender.ml.holdout import pair_last_seen
     from recommender.ml.offline import EvaluationUnavailable, offline_evaluate
 
-    last_seen = pair_last_seen(data, users, videos, times)
+    last_seen = data.seen if data.seen is not None else pair_last_seen(data, users, videos, times)
     try:
         evaluation = offline_evaluate(
             data,

@@ -1,5 +1,6 @@
 """The retrain service: publish, failure and no-data paths, and the `retrain` command."""
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -171,3 +172,32 @@ def test_the_event_aggregation_rule_is_the_configurations_and_is_recorded(watch_
     data = artifact.data
     cell = data.matrix[data.user_index(users[0].pk), data.video_index(videos[1].pk)]
     assert cell == pytest.approx(0.3)
+
+
+@pytest.mark.django_db
+def test_the_published_model_learns_with_recent_watches_weighted_up(watch_data, fast_config, monkeypatch):
+    """The retrain's matrix knows when each pair was last watched, so ``recency`` weighs it."""
+    from recommender.ml import train
+
+    users, _videos = watch_data
+    # the first viewer watches an old video again: that pair becomes their latest
+    first = WatchEvent.objects.filter(user=users[0]).order_by("id").first()
+    WatchEvent.objects.create(user=users[0], video=first.video, completion=0.5)
+    seen_by_training = []
+    real = train.train_model
+
+    def recording(data, config, **kwargs):
+        seen_by_training.append((data, config))
+        return real(data, config, **kwargs)
+
+    monkeypatch.setattr(train, "train_model", recording)
+    version = retrain(config=fast_config.replace(recency=0.5))
+    assert version.hyperparameters["recency"] == 0.5
+    data, config = seen_by_training[-1]  # the published model, trained on every pair
+    assert config.recency == 0.5 and data.seen is not None
+    weights = data.recency_weights(config.recency)
+    row = data.user_index(users[0].pk)
+    start, end = data.matrix.indptr[row], data.matrix.indptr[row + 1]
+    latest = start + int(np.flatnonzero(data.matrix.indices[start:end] == data.video_index(first.video_id))[0])
+    assert weights[latest] == pytest.approx(1.5)  # watched again last: the heaviest of that viewer
+    assert weights[start:end].min() == pytest.approx(0.5)

@@ -79,6 +79,9 @@ class InteractionMatrix:
     matrix: sp.csr_matrix
     user_ids: np.ndarray
     video_ids: np.ndarray
+    # Per stored pair (triples order), when it was last watched as an order key (larger = later;
+    # ``holdout.pair_last_seen``), or None when the data does not say.
+    seen: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         m = self.matrix
@@ -104,6 +107,34 @@ class InteractionMatrix:
             raise ValueError(
                 "matrix must be canonical CSR (sorted indices, no duplicate entries); build it with pivot()"
             )
+        if self.seen is not None:
+            seen = np.array(self.seen, dtype=np.float64).ravel()  # a private copy
+            if seen.shape != (m.nnz,):
+                raise ValueError(f"seen must have one entry per stored pair ({m.nnz}), got shape {seen.shape}")
+            seen.setflags(write=False)
+            object.__setattr__(self, "seen", seen)
+
+    def with_seen(self, seen: Any) -> InteractionMatrix:
+        """The same data, knowing when each pair was last watched (see ``seen``)."""
+        return InteractionMatrix(matrix=self.matrix, user_ids=self.user_ids, video_ids=self.video_ids, seen=seen)
+
+    def recency_weights(self, strength: float) -> np.ndarray | None:
+        """Per stored pair (triples order), its weight by its place in the viewer's own history: the
+        latest ``1 + strength``, the earliest ``1 - strength``, linear in the rank between (a viewer
+        with one pair: 1); ties in ``seen`` go to the later pair in triples order. None when
+        ``strength`` is 0 or ``seen`` is unknown (every pair weighs the same)."""
+        if strength == 0 or self.seen is None:
+            return None
+        m = self.matrix
+        counts = np.diff(m.indptr).astype(np.int64)
+        rows = np.repeat(np.arange(self.n_users, dtype=np.int64), counts)
+        position = np.arange(m.nnz, dtype=np.int64)
+        order = np.lexsort((position, self.seen, rows))
+        rank = np.empty(m.nnz, dtype=np.float64)
+        rank[order] = position - m.indptr[:-1].astype(np.int64)[rows[order]]
+        span = counts[rows] - 1
+        share = np.where(span > 0, rank / np.maximum(span, 1), 0.5)
+        return (1.0 + strength * (2.0 * share - 1.0)).astype(np.float32)
 
     @property
     def n_users(self) -> int:

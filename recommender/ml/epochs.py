@@ -37,7 +37,8 @@ def effective_batch_size(samples_per_epoch: int, batch_size: int) -> int:
 class EpochData:
     """Builds each epoch's shuffled, padded ``(steps, batch_size)`` arrays: the
     observed training pairs plus, for ``expected_completion``, freshly sampled
-    negatives.  All randomness comes from one seeded generator used in epoch order."""
+    negatives.  All randomness comes from one seeded generator used in epoch order.
+    ``weights``: each observed pair's weight in the loss (None: 1; negatives weigh 1)."""
 
     def __init__(
         self,
@@ -47,8 +48,10 @@ class EpochData:
         sampler: NegativeSampler | None,
         config: TrainConfig,
         rng: np.random.Generator,
+        weights: np.ndarray | None = None,
     ) -> None:
         self.users, self.videos, self.labels = users, videos, labels
+        self.weights = weights
         self.sampler, self.config, self.rng = sampler, config, rng
         self.excluded: np.ndarray | None = None  # videos never sampled as negatives, if any
 
@@ -61,10 +64,14 @@ class EpochData:
         """One whole epoch's arrays."""
         if self.sampler is not None and self.config.listwise > 0:
             return self._grouped()
-        return self._arrays(self.users, self.videos, self.labels)
+        return self._arrays(self.users, self.videos, self.labels, self.weights)
 
-    def _arrays(self, u: np.ndarray, v: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The pairs ``u, v, y`` plus their negatives, shuffled and padded into batches."""
+    def _arrays(
+        self, u: np.ndarray, v: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
+        """The pairs ``u, v, y`` (weights ``w``, None: 1) plus their negatives, shuffled and padded
+        into batches."""
+        n_pairs = len(u)
         if self.sampler is not None:
             nu, nv = self.sampler.sample(u, self.config.negatives, self.rng)
             nv = self._negatives(nu, nv)
@@ -81,7 +88,10 @@ class EpochData:
             padded[:n] = arr[perm]
             out.append(padded.reshape(steps, bs))
         weights = np.zeros(steps * bs, dtype=np.float32)
-        weights[:n] = 1.0
+        if w is None:
+            weights[:n] = 1.0
+        else:
+            weights[:n] = np.concatenate([w, np.ones(n - n_pairs, np.float32)])[perm]
         out.append(weights.reshape(steps, bs))
         return tuple(out)
 
@@ -93,6 +103,7 @@ class EpochData:
         group = 1 + k
         perm = self.rng.permutation(len(self.users))
         u, v, y = self.users[perm], self.videos[perm], self.labels[perm]
+        w = self.weights[perm] if self.weights is not None else 1.0
         neg, valid = sample_grouped(self.sampler, u, k, self.rng)
         neg = self._negatives(np.repeat(u, k), neg.ravel()).reshape(neg.shape)
         n = len(u)
@@ -106,7 +117,7 @@ class EpochData:
         users[:n] = u[:, None]
         videos[:n, 0], videos[:n, 1:] = v, neg
         labels[:n, 0] = y
-        weights[:n, 0], weights[:n, 1:] = 1.0, valid
+        weights[:n, 0], weights[:n, 1:] = w, valid
         return tuple(a.reshape(steps, per_batch * group) for a in (users, videos, labels, weights))
 
     def units(self, epochs: int) -> Iterator[tuple[bool, tuple[np.ndarray, ...]]]:
@@ -119,4 +130,5 @@ class EpochData:
                 continue
             order = self.rng.permutation(len(self.users))
             for i, part in enumerate(np.array_split(order, segments)):
-                yield i == segments - 1, self._arrays(self.users[part], self.videos[part], self.labels[part])
+                w = self.weights[part] if self.weights is not None else None
+                yield i == segments - 1, self._arrays(self.users[part], self.videos[part], self.labels[part], w)

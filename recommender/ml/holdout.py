@@ -94,7 +94,8 @@ def matrix_without(data: InteractionMatrix, drop: np.ndarray) -> InteractionMatr
     np.cumsum(np.bincount(rows[keep], minlength=data.n_users), out=indptr[1:])
     matrix = sp.csr_matrix((m.data[keep], m.indices[keep], indptr), shape=m.shape)
     matrix.has_sorted_indices = True
-    return InteractionMatrix(matrix=matrix, user_ids=data.user_ids, video_ids=data.video_ids)
+    seen = data.seen[keep] if data.seen is not None else None
+    return InteractionMatrix(matrix=matrix, user_ids=data.user_ids, video_ids=data.video_ids, seen=seen)
 
 
 def evaluation_split(

@@ -139,6 +139,9 @@ def train_model(
     ``config.video_features``), fresh or from ``initial_weights`` (``model.get_weights()`` of a
     model of the same configuration and shape; see ``offline.warm_start_weights``).
 
+    ``config.recency``: weigh each watched pair by its place in the viewer's history, when
+    ``data.seen`` says when each was last watched (``InteractionMatrix.recency_weights``).
+
     Seeded: the same data and config give identical weights.  With at least
     ``config.min_validation_samples`` observed pairs, a random
     ``validation_fraction`` of them is held out; training stops early when
@@ -172,6 +175,7 @@ def train_model(
     users, videos, completion = data.triples()
     train_idx, val_idx = _split(len(users), config, rng)
     tr_u, tr_v, tr_y = users[train_idx], videos[train_idx], completion[train_idx]
+    pair_weights = data.recency_weights(config.recency)  # None: every watched pair weighs 1
     va_u, va_v, va_y = users[val_idx], videos[val_idx], completion[val_idx]
     has_val = len(val_idx) > 0
 
@@ -187,7 +191,8 @@ def train_model(
 
     per_epoch = len(tr_u) * (1 + (config.negatives if sampler is not None else 0))
     batch_config = config.replace(batch_size=effective_batch_size(per_epoch, config.batch_size))
-    epoch_data = EpochData(tr_u, tr_v, tr_y, sampler, batch_config, rng)
+    tr_w = pair_weights[train_idx] if pair_weights is not None else None
+    epoch_data = EpochData(tr_u, tr_v, tr_y, sampler, batch_config, rng, tr_w)
     if jit_compile is None:
         jit_compile = per_epoch * config.epochs >= XLA_MIN_SAMPLES
 

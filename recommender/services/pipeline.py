@@ -37,6 +37,7 @@ from recommender.gate import gate_decide
 from recommender.locks import retrain_lock
 from recommender.ml.config import DEFAULT_PRESET, TrainConfig, preset_config
 from recommender.ml.data import InteractionMatrix, pivot
+from recommender.ml.holdout import pair_last_seen
 from recommender.ml.numbers import plain
 from recommender.ml.schedule import schedule_for
 from recommender.models import ModelVersion, PreparedFeed, Recommendation
@@ -159,9 +160,10 @@ def stage_read(run: RetrainRun) -> Events:
 
 
 def stage_pivot(run: RetrainRun, events: Events) -> InteractionMatrix:
-    """The sparse user × video matrix, one cell per pair by the configuration's aggregation rule."""
+    """The user × video matrix (one cell per pair by the aggregation rule), knowing when each was last watched."""
     run.enter(ModelVersion.Stage.PIVOTING, n_events=len(events.users))
     data = pivot(events.users, events.videos, events.completions, aggregate=run.config.aggregate)
+    data = data.with_seen(pair_last_seen(data, events.users, events.videos, events.times))
     run.clock.lap("pivot")
     return data
 

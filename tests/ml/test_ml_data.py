@@ -128,3 +128,24 @@ def test_interaction_matrix_is_immutable_and_checked() -> None:
         InteractionMatrix(sp.csr_matrix((2, 2), dtype=np.float32), np.array([1]), np.array([1, 2]))
     with pytest.raises(ValueError, match="ascending"):
         InteractionMatrix(sp.csr_matrix((2, 1), dtype=np.float32), np.array([2, 1]), np.array([1]))
+
+
+def test_recency_weights_rank_each_viewers_own_watches() -> None:
+    from recommender.ml.holdout import matrix_without, pair_last_seen
+
+    # viewer 1 watched videos 30, 10, 20 in that order (times 1, 2, 3); viewer 2 only video 10
+    users, videos, times = [1, 1, 1, 2], [30, 10, 20, 10], [1.0, 2.0, 3.0, 5.0]
+    data = pivot(users, videos, [0.5, 0.5, 0.5, 0.5])
+    assert data.seen is None and data.recency_weights(0.5) is None  # no times: every pair weighs 1
+    data = data.with_seen(pair_last_seen(data, users, videos, times))
+    assert data.recency_weights(0.0) is None
+    weights = data.recency_weights(0.5)
+    # triples order: viewer 1's videos 10, 20, 30 (watched 2nd, 3rd, 1st), then viewer 2's only one
+    np.testing.assert_allclose(weights, [1.0, 1.5, 0.5, 1.0])
+    assert weights.dtype == np.float32
+    np.testing.assert_allclose(data.recency_weights(1.0)[:3].mean(), 1.0)  # the mean stays 1
+    # a held-out split keeps the order of what is left
+    rest = matrix_without(data, np.array([False, True, False, False]))
+    np.testing.assert_allclose(rest.recency_weights(0.5), [1.5, 0.5, 1.0])
+    with pytest.raises(ValueError, match="one entry per stored pair"):
+        data.with_seen([1.0, 2.0])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recommender.ml.config import ARCHITECTURES, OBJECTIVES, TrainConfig
-from recommender.ml.data import pivot
+from recommender.ml.data import InteractionMatrix, pivot
 from recommender.ml.train import _NegativeSampler, build_model, train_model
 
 COMBOS = list(itertools.product(OBJECTIVES, ARCHITECTURES))
@@ -290,9 +290,9 @@ def test_large_epochs_train_in_segments_with_every_sample(small_data, tiny_confi
     calls = []
     real = epochs.EpochData._arrays
 
-    def counting(self, u, v, y):
+    def counting(self, u, v, y, w=None):
         calls.append(len(u))
-        return real(self, u, v, y)
+        return real(self, u, v, y, w)
 
     monkeypatch.setattr(epochs.EpochData, "_arrays", counting)
     a = train_model(small_data, config)
@@ -305,3 +305,43 @@ def test_large_epochs_train_in_segments_with_every_sample(small_data, tiny_confi
     for wa, wb in zip(a.model.get_weights(), b.model.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
     assert all(np.isfinite(h["loss"]) for h in a.history)
+
+
+def test_recency_weights_the_loss_of_recent_watches(small_data, tiny_config, monkeypatch) -> None:
+    from recommender.ml import epochs
+
+    config = tiny_config.replace(objective="expected_completion", negatives=2, validation_fraction=0.0)
+    rng = np.random.default_rng(0)
+    matrix = small_data.matrix.copy()
+    matrix.data = np.maximum(matrix.data, 0.05)  # no explicit zeros: a label of 0 is a sampled negative
+    seen = rng.permutation(matrix.nnz).astype(np.float64)
+    timed = InteractionMatrix(matrix=matrix, user_ids=small_data.user_ids, video_ids=small_data.video_ids, seen=seen)
+    batches = []
+    real = epochs.EpochData._arrays
+
+    def keeping(self, u, v, y, w=None):
+        out = real(self, u, v, y, w)
+        batches.append(out)
+        return out
+
+    monkeypatch.setattr(epochs.EpochData, "_arrays", keeping)
+    plain = train_model(timed, config)  # recency off: every sample weighs 1
+    assert {float(x) for b in batches for x in np.unique(b[3])} <= {0.0, 1.0}
+    batches.clear()
+    weighted = train_model(timed, config.replace(recency=0.5))
+    _u, _v, labels, weights = batches[0]
+    real_samples = weights > 0
+    negative = real_samples & (labels == 0)
+    assert np.all(weights[negative] == 1.0)  # sampled unwatched videos keep weight 1
+    positive = weights[real_samples & (labels > 0)]
+    assert positive.min() == pytest.approx(0.5) and positive.max() == pytest.approx(1.5)
+    assert abs(positive.mean() - 1.0) < 0.05
+    changed = any(
+        not np.array_equal(a, b) for a, b in zip(plain.model.get_weights(), weighted.model.get_weights(), strict=True)
+    )
+    assert changed
+    # without knowing when pairs were watched, recency changes nothing
+    batches.clear()
+    untimed = train_model(timed.with_seen(None), config.replace(recency=0.5))
+    for a, b in zip(plain.model.get_weights(), untimed.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
