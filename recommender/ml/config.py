@@ -180,9 +180,10 @@ SCHEMA: tuple[Param, ...] = (
         "recency",
         "float",
         "Weight a viewer's watches by how recent they are: the latest counts 1 + this, the earliest "
-        "1 - this, linearly in between (0 = every watch the same).",
+        "1 - this, linearly in between (0 = every watch the same; for data without real watch times).",
         0,
         1,
+        client=True,
     ),
     Param(
         "validation_fraction",
