@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -62,7 +62,7 @@ def rows_html(rows: list[dict[str, Any]]) -> SafeString:
             f'    <div class="shelf-head"><h2 id="{row_id}">{escape(str(row["title"]))}</h2></div>\n'
             f'    <div class="grid recommendations"{grid_id}>\n      {cards}\n    </div>\n  </section>'
         )
-    return mark_safe("\n  ".join(sections))
+    return SafeString("\n  ".join(sections))
 
 
 def _fallback_reason(user: Any, version: Any) -> str:

@@ -155,7 +155,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "recsite.storage.ManifestStaticStorage"  # WhiteNoise's, each URL looked up once
         )
     },
 }

@@ -98,7 +98,7 @@ def test_production_defaults_are_secure(tmp_path):
         assert values[f"{cookie}_COOKIE_SECURE"] is True, cookie
         assert values[f"{cookie}_COOKIE_HTTPONLY"] is True, cookie
         assert values[f"{cookie}_COOKIE_SAMESITE"] == "Lax", cookie
-    assert values["STORAGES"]["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert values["STORAGES"]["staticfiles"]["BACKEND"] == "recsite.storage.ManifestStaticStorage"
     # No proxy header is trusted unless one is named: a client could forge it.
     assert values["SECURE_PROXY_SSL_HEADER"] is None
     directives = values["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]

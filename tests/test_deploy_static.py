@@ -5,6 +5,7 @@ error pages with hashed static URLs."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -42,6 +43,24 @@ out["404_branded"] = "Page not found" in missing.content.decode()
 out["404_hashed_css"] = bool(re.search(r"/static/css/site\.[0-9a-f]{12}\.css", missing.content.decode()))
 error = render_to_string("500.html")
 out["500_hashed_css"] = bool(re.search(r"/static/css/site\.[0-9a-f]{12}\.css", error))
+
+# Each static URL is looked up in the manifest once per process (recsite.storage; WhiteNoise's
+# middleware asks for every file's URL at start, so a fresh storage shows it).
+from django.contrib.staticfiles.storage import staticfiles_storage
+from recsite.storage import ManifestStaticStorage
+out["storage"] = type(staticfiles_storage._wrapped).__name__
+fresh = ManifestStaticStorage()
+site_css = fresh.url("css/site.css")
+out["site_css"] = site_css
+def url_or_error(name):
+    try:
+        return fresh.url(name)
+    except ValueError:
+        return "ValueError"
+out["missing_twice"] = [url_or_error("css/no-such.css"), url_or_error("css/no-such.css")]
+fresh.stored_name = lambda name: "changed.css"  # a new manifest lookup would show
+out["site_css_again"] = fresh.url("css/site.css")
+out["search_svg_after"] = url_or_error("img/search.svg")  # not asked for before
 print(json.dumps(out))
 """
 
@@ -83,3 +102,9 @@ def test_production_static_files_https_and_error_pages(tmp_path):
     assert out["404_branded"] is True
     assert out["404_hashed_css"] is True
     assert out["500_hashed_css"] is True
+    # Static URLs come from the manifest once per process; a missing name raises every time.
+    assert out["storage"] == "ManifestStaticStorage"
+    assert re.fullmatch(r"/static/css/site\.[0-9a-f]{12}\.css", out["site_css"])
+    assert out["missing_twice"] == ["ValueError", "ValueError"]
+    assert out["site_css_again"] == out["site_css"]
+    assert out["search_svg_after"] == "/static/changed.css"  # not looked up before: from the manifest

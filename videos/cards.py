@@ -48,6 +48,18 @@ def url_parts() -> tuple[str, str]:
     return _video_url_parts(get_script_prefix())
 
 
+@functools.lru_cache(maxsize=32)
+def _escaped_parts(parts: tuple[str, str]) -> tuple[str, str]:
+    # A video id is digits: an escaped head and tail make an escaped URL, without escaping each one.
+    return escape(parts[0]), escape(parts[1])
+
+
+def _video_href(pk: int, parts: tuple[str, str]) -> str:
+    """``escape(video_url(pk, parts))``."""
+    head, tail = _escaped_parts(parts)
+    return f"{head}{int(pk)}{tail}"
+
+
 def video_url(pk: int, parts: tuple[str, str] | None = None) -> str:
     """``Video.get_absolute_url`` without reversing the pattern for every video (``parts``: the
     ``_video_url_parts`` of the script prefix, when the caller has them)."""
@@ -79,10 +91,11 @@ def _texts(language: str) -> dict[str, str]:
 def thumb_html(video: Any, *, url: str | None = None) -> SafeString:
     """A video's picture: its thumbnail, or generated art (a colour pair and the title's monogram),
     with the duration and the viewer's progress. Decorative: the title is printed next to it."""
-    return mark_safe(_thumb(video, video_url(video.pk) if url is None else url))
+    return mark_safe(_thumb(video, escape(video_url(video.pk) if url is None else url)))
 
 
-def _thumb(video: Any, url: str, slots: bool = False) -> str:
+def _thumb(video: Any, href: str, slots: bool = False) -> str:
+    """The picture's markup; ``href``: the video's URL, escaped."""
     if video.thumbnail_url:
         picture = f'<img src="{escape(video.thumbnail_url)}" alt="" loading="lazy">'
     else:
@@ -94,7 +107,7 @@ def _thumb(video: Any, url: str, slots: bool = False) -> str:
     else:
         progress = _thumb_progress(getattr(video, "completion", None))
     return (
-        f'<a href="{escape(url)}" class="thumb hue-{hue(video)}" tabindex="-1" aria-hidden="true">\n'
+        f'<a href="{href}" class="thumb hue-{hue(video)}" tabindex="-1" aria-hidden="true">\n'
         f'  {picture}\n  <span class="play-mark"></span>\n  {badge}\n  {progress}\n</a>'
     )
 
@@ -127,8 +140,7 @@ def _pick(rec: Any, texts: dict[str, str], url_parts: tuple[str, str]) -> str:
         )
     reason_video = rec.reason_video
     if reason_video is not None:
-        url = escape(video_url(reason_video.pk, url_parts))
-        link = texts["because"] % {"url": url, "title": escape(reason_video.title)}
+        link = texts["because"] % {"url": _video_href(reason_video.pk, url_parts), "title": escape(reason_video.title)}
         parts.append(f'<p class="reason">{link}</p>')
     elif rec.reason_text:
         parts.append(f'<p class="reason">{escape(str(rec.reason_text))}</p>')
@@ -154,18 +166,18 @@ def card_html(
         language = get_language() or ""
     texts = _texts(language)
     parts = url_parts if url_parts is not None else _video_url_parts(get_script_prefix())
-    url = video_url(video.pk, parts)
+    href = _video_href(video.pk, parts)
     rank = f'<span class="rank" title="{texts["rank"]}">{int(rec.rank)}</span>' if rec is not None else ""
     category = escape(video.category.name_in(language)) if video.category_id is not None and video.category else ""
-    link = f"{url}?from=rec" if rec is not None else url
+    link = f"{href}?from=rec" if rec is not None else href
     pick = _pick(rec, texts, parts) if rec is not None else ""
     if progress_slots:
         status = f"<!--progress-meta:{int(video.pk)}-->"
     else:
         status = _status(getattr(video, "completion", None), texts)
-    return mark_safe(
-        f'<article class="video-card">\n  {_thumb(video, url, progress_slots)}\n  <div class="card-body">\n'
-        f'    <{heading} class="card-title">{rank}<a href="{escape(link)}">{escape(video.title)}</a></{heading}>\n'
+    return SafeString(  # already markup: mark_safe's lazy-string check costs more than the card's join
+        f'<article class="video-card">\n  {_thumb(video, href, progress_slots)}\n  <div class="card-body">\n'
+        f'    <{heading} class="card-title">{rank}<a href="{link}">{escape(video.title)}</a></{heading}>\n'
         f'    <p class="meta">{category}{status}</p>\n'
         f"    {pick}\n  </div>\n</article>\n"
     )
