@@ -38,6 +38,7 @@ def main() -> int:
     from recommender.feed import REASON_MIN_SECONDS, recommendation_feed
     from recommender.models import Recommendation
     from recommender.selectors import active_version
+    from videos.models import Video
 
     version = active_version()
     if version is None:
@@ -61,6 +62,8 @@ def main() -> int:
         stored["same_category"] += int(row.reason_video.category_id == row.video.category_id)
         stored["short_clip"] += int(0 < row.reason_video.duration_seconds < REASON_MIN_SECONDS)
     feed = Counter()
+    # A prepared feed's explaining video carries its id and title only: categories from the table.
+    category_of = dict(Video.objects.values_list("pk", "category_id"))
     users = get_user_model().objects.filter(pk__in=rows.values("user_id"))
     for user in users:
         for item in recommendation_feed(user=user, limit=settings.RECOMMENDATIONS_TOP_N).items:
@@ -68,7 +71,7 @@ def main() -> int:
             feed[item.reason["kind"]] += 1
             if item.reason_video is not None:
                 feed["named"] += 1
-                feed["same_category"] += int(item.reason_video.category_id == item.video.category_id)
+                feed["same_category"] += int(category_of[item.reason_video.pk] == category_of[item.video.pk])
 
     def share(counts: Counter, key: str, of: str) -> float:
         return round(counts[key] / counts[of], 4) if counts[of] else 0.0
