@@ -16,6 +16,9 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 
 
 urlpatterns = [
+    # First: the busiest route (API clients) is found without trying the page patterns; no other
+    # pattern starts with "api/".
+    path("api/", include("api.urls")),
     path("", recommender_pages.home, name="home"),
     path("videos/", video_views.video_list, name="video-list"),
     path("category/<str:category_slug>/", video_views.video_list, name="category"),
@@ -29,7 +32,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/", include("api.urls")),
     path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
