@@ -3,6 +3,7 @@ retrain from the browser, compare, activate, watch data as percentages, CSV impo
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from recommender.console import HYPERPARAMETER_HELP
+from recommender.ml.config import TrainConfig
 from recommender.models import ModelVersion, Recommendation
 from videos.models import Category, Video, WatchEvent
 
@@ -601,3 +604,10 @@ def test_evaluate_speaks_the_products_units_and_the_objectives_meaning(watch_dat
     assert "a higher RMSE than the simple baselines is expected" in out
     assert "Judge it by NDCG@10 first." in out
     assert out.count("Verdict: ") == 1
+
+
+def test_every_training_setting_has_a_help_line_on_the_version_page():
+    """A version's hyper-parameter table explains each row; a new TrainConfig field needs a line."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert sorted(fields - set(HYPERPARAMETER_HELP)) == []
+    assert sorted(set(HYPERPARAMETER_HELP) - fields) == []
