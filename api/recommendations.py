@@ -1,10 +1,11 @@
 """``GET /api/recommendations/``: the viewer's feed (``recommender.feed``), as the pages show it.
 
-Item fields: ``rank``, ``score`` (the model's raw score for the version's training objective, not a
-completion; null in the popular fallback), ``match`` (the viewer-facing figure: the share of the
-video that viewers with picks of this score watched on held-out data, 0..1; null when the version
-has no calibration or in the fallback), ``reason`` (text in the request's language), ``reason_detail``
-(the reason as data) and ``reason_video``.
+Item fields: ``rank``, ``score`` (the model's raw ranking score for the version's training objective,
+with the version's ``recent_boost`` included; not a completion; null in the popular fallback),
+``match`` (the viewer-facing figure: the share of the video that viewers with picks of this score
+watched on held-out data, 0..1; null when the version has no calibration or in the fallback),
+``reason`` (text in the request's language), ``reason_detail`` (the reason as data) and
+``reason_video``.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ class RecommendationItemSerializer(serializers.Serializer):
     rank = serializers.IntegerField(help_text="1 = best.")
     score = serializers.FloatField(
         allow_null=True,
-        help_text="The model's raw score for the version's objective (not a completion; for ranking only); "
-        "null in the popular fallback.",
+        help_text="The model's raw ranking score for the version's objective, its recent_boost included "
+        "(not a completion; for ranking only); null in the popular fallback.",
     )
     match = serializers.FloatField(allow_null=True, help_text=MATCH_HELP)
     video = VideoSerializer()

@@ -35,18 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from recommender.ml.holdout import evaluation_split
+    from recommender.ml.recent import recent_affinity
     from recommender.ml.score import score_pairs
     from recommender.ml.train import train_model
 
     started = time.perf_counter()
     ratings = read_ratings(args.dataset)
     data = ratings.matrix()
-    split = evaluation_split(data, ratings.last_seen(data), holdout_fraction=args.holdout, seed=args.seed)
+    seen = ratings.last_seen(data)
+    data = data.with_seen(seen)  # the splits keep it: recency and recent_boost read it
+    split = evaluation_split(data, seen, holdout_fraction=args.holdout, seed=args.seed)
     config = preset_config(args.preset) if args.preset else TrainConfig(objective="expected_completion")
     if args.epochs is not None:
         config = config.replace(epochs=args.epochs)
     model = train_model(split.train, config).model
-    scores = score_pairs(model, split.rated_user, split.rated_video).astype(np.float64)
+    affinity = recent_affinity(model, split.train, config)  # the scores the feeds show, as a retrain fits them
+    scores = score_pairs(model, split.rated_user, split.rated_video, affinity=affinity).astype(np.float64)
     completions = np.asarray(split.rated_value, dtype=np.float64)
     rng = np.random.default_rng(args.seed)
     fit_half = rng.random(len(scores)) < 0.5

@@ -104,6 +104,8 @@ RANKING_ROUND4: dict[str, Any] = {
     "learning_rate": 2e-3,
     "ema": 0.99,
 }
+# ... and as round 9 shipped it (round 10 adds ``recent_boost`` at scoring, bench/recent_sweep.py).
+RANKING_ROUND9: dict[str, Any] = {**RANKING_ROUND4, "recency": 0.9}
 RANKING: dict[str, dict[str, Any]] = {
     # Round 1: architecture, negatives, regularisation, sizes, learning rate.
     "mlp-default": {},
@@ -157,8 +159,11 @@ RANKING: dict[str, dict[str, Any]] = {
     # Round 9 (issue 13): a viewer's recent watches weighted up (TrainConfig.recency); 0.9 is the
     # shipped "ranking" preset.
     "ranking-recency0.5": {**RANKING_ROUND4, "recency": 0.5},
-    "ranking-recency0.9": _preset_candidate("ranking", RANKING_BASE),
+    "ranking-recency0.9": RANKING_ROUND9,
     "ranking-recency1": {**RANKING_ROUND4, "recency": 1.0},
+    # Round 10 (issue 13): videos like the viewer's latest watches ranked higher at scoring
+    # (TrainConfig.recent_boost; the grid in bench/recent_sweep.py); the shipped "ranking" preset.
+    "ranking-recent3-boost4": _preset_candidate("ranking", RANKING_BASE),
     # Round 6 (issue 14): cheaper trainings of the shipped preset at the same quality.
     "ranking-d32": {**RANKING_ROUND4, "embedding_dim": 32},
     "ranking-d48": {**RANKING_ROUND4, "embedding_dim": 48},
@@ -178,10 +183,13 @@ def _config(base: dict, overrides: dict) -> TrainConfig:
     return TrainConfig().replace(**{**base, **{k: v for k, v in overrides.items() if k != PRETRAIN}})
 
 
-def _score_fn(model: Any) -> Callable[[Any, Any], np.ndarray]:
+def _score_fn(model: Any, data: Any, config: TrainConfig) -> Callable[[Any, Any], np.ndarray]:
+    """The candidate's scores as the feeds rank: with ``recent_boost`` when it sets one."""
+    from recommender.ml.recent import recent_affinity
     from recommender.ml.score import score_pairs
 
-    return lambda u, v: score_pairs(model, np.asarray(u), np.asarray(v))
+    affinity = recent_affinity(model, data, config)
+    return lambda u, v: score_pairs(model, np.asarray(u), np.asarray(v), affinity=affinity)
 
 
 def _trained(
@@ -195,7 +203,7 @@ def _trained(
         return pretrained_neumf(data, c, pretrain) if pretrain else train_model(data, c)
 
     results = [one(config.replace(seed=config.seed + k)) for k in range(average)]
-    scorers = [_score_fn(result.model) for result in results]
+    scorers = [_score_fn(result.model, data, config) for result in results]
     if len(scorers) == 1:
         return scorers[0], results
     return lambda u, v: np.mean([score(u, v) for score in scorers], axis=0), results

@@ -76,14 +76,17 @@ def calibration_table(scores: Any, completions: Any, calibration: dict[str, Any]
     return rows
 
 
-def held_out_calibration(model: Any, split: Any) -> dict[str, Any] | None:
+def held_out_calibration(model: Any, split: Any, config: Any = None) -> dict[str, Any] | None:
     """The calibration of a retrain: the evaluated model (trained without ``split``'s held-out pairs)
-    scores the randomly held-out watches, and their observed completion is fitted. Imports the scorer
-    (numpy only); called from the retrain's evaluation stage."""
+    scores the randomly held-out watches, and their observed completion is fitted. ``config``: what
+    trained ``model``; its ``recent_boost`` is part of the scores the feeds show, so of the fit too.
+    Imports the scorer (numpy only); called from the retrain's evaluation stage."""
+    from recommender.ml.recent import recent_affinity
     from recommender.ml.score import score_pairs
 
     users = np.asarray(split.rated_user)
     if len(users) < MIN_PAIRS:
         return None
-    scores = score_pairs(model, users, np.asarray(split.rated_video))
+    affinity = None if config is None else recent_affinity(model, split.train, config)
+    scores = score_pairs(model, users, np.asarray(split.rated_video), affinity=affinity)
     return calibration_fit(scores, split.rated_value)

@@ -37,6 +37,8 @@ HYPERPARAMETER_HELP = {
     "user_history": _("Watched videos pooled into each viewer's profile (0 = off)."),
     "listwise": _("Weight of a loss term that ranks each watch above its sampled unwatched videos (0 = off)."),
     "recency": _("How much more a viewer's latest watches count than their earliest (0 = all the same)."),
+    "recent_boost": _("How much higher videos like the viewer's latest watches are ranked (0 = off)."),
+    "recent_window": _("How many of the viewer's latest watches that comparison uses."),
     "aggregate": _("How repeated watches of one video become one completion: max, last or mean."),
     "validation_fraction": _("Share of watches kept aside to decide when to stop."),
     "min_validation_samples": _("Below this many watches, no validation split."),
@@ -229,6 +231,16 @@ def evaluation_facts(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         facts.append((gettext("unwatched videos each hidden watch competes with"), str(metrics["negatives"])))
     if metrics.get("n_rated") is not None:
         facts.append((gettext("held-out watches (RMSE, MAE)"), f"{metrics['n_rated']:,}"))
+    gap = metrics.get("recent_order_gap")
+    if metrics.get("recent_boost_applied") is not None and isinstance(gap, (int, float)):
+        facts.append(
+            (
+                gettext("videos like the latest watches ranked higher"),
+                (gettext("yes") if metrics["recent_boost_applied"] else gettext("no: the watch order says little"))
+                + " "
+                + gettext("(consecutive watches %(gap)s more alike than any two)") % {"gap": f"{gap:+.3f}"},
+            )
+        )
     if metrics.get("evaluation") == "skipped":
         facts.append((gettext("evaluation"), gettext("skipped: %(note)s") % {"note": metrics.get("evaluation_note")}))
     return facts

@@ -38,6 +38,7 @@ def predicted_matrix(*, max_cells: int | None = None) -> PredictedMatrix:
     """Every user × video prediction of the active model (for small catalogs / inspection)."""
     import numpy as np
 
+    from recommender.ml.recent import recent_affinity
     from recommender.ml.score import score_users
 
     version = active_version()
@@ -52,7 +53,8 @@ def predicted_matrix(*, max_cells: int | None = None) -> PredictedMatrix:
             f"The matrix has {data.n_users} × {data.n_videos} = {cells:,} cells, more than the limit of "
             f"{limit:,} (setting PREDICT_MATRIX_MAX_CELLS); use the recommendations instead."
         )
-    values = score_users(artifact.model, np.arange(data.n_users), n_videos=data.n_videos)
+    affinity = recent_affinity(artifact.model, data, artifact.config)  # as the feeds were scored
+    values = score_users(artifact.model, np.arange(data.n_users), n_videos=data.n_videos, affinity=affinity)
     observed = data.watched_mask(np.arange(data.n_users))
     names, titles = _user_names(data.user_ids.tolist()), _video_titles(data.video_ids.tolist())
     return PredictedMatrix(

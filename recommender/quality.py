@@ -112,7 +112,7 @@ def evaluation_run(
             metrics[name] = json_number(value)
     result = evaluation.result
     # The viewer-facing "match" figure: raw score -> observed completion on the held-out watches.
-    metrics["calibration"] = held_out_calibration(result.model, evaluation.split)
+    metrics["calibration"] = held_out_calibration(result.model, evaluation.split, config)
     if settings.RECOMMENDER_REFIT:
         return _refit_outcome(metrics, config, result, refit_warm_epochs)
     metrics["refit"] = False
@@ -201,6 +201,7 @@ def _forward(version: ModelVersion) -> tuple[dict[str, Any] | None, str]:
 
     from recommender.ml.artifact import load_artifact
     from recommender.ml.holdout import forward_split, split_metrics
+    from recommender.ml.recent import recent_affinity
     from recommender.ml.score import score_pairs
     from videos import selectors as video_selectors
 
@@ -233,8 +234,9 @@ def _forward(version: ModelVersion) -> tuple[dict[str, Any] | None, str]:
             "(new viewers or videos need a retrain)"
         )
     model = artifact.model
+    affinity = recent_affinity(model, data, artifact.config)  # latest watches as of the training
     measured = split_metrics(
-        lambda a, b: score_pairs(model, np.asarray(a), np.asarray(b)),
+        lambda a, b: score_pairs(model, np.asarray(a), np.asarray(b), affinity=affinity),
         combined,
         split,
         negatives=settings.RECOMMENDER_EVAL_NEGATIVES,

@@ -611,3 +611,18 @@ def test_every_training_setting_has_a_help_line_on_the_version_page():
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     assert sorted(fields - set(HYPERPARAMETER_HELP)) == []
     assert sorted(set(HYPERPARAMETER_HELP) - fields) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("applied", "gap", "shown"),
+    [(True, 0.112, "yes (consecutive watches +0.112 more alike"), (False, -0.0003, "no: the watch order says little")],
+)
+def test_version_page_says_whether_the_latest_watches_ranked_videos_higher(client, applied, gap, shown):
+    version = _version()
+    version.metrics = {**version.metrics, "recent_boost_applied": applied, "recent_order_gap": gap}
+    version.save(update_fields=["metrics"])
+    _client(client, _user("root", superuser=True))
+    page = client.get(reverse("admin:recommender_modelversion_change", args=[version.pk])).content.decode()
+    assert "videos like the latest watches ranked higher" in page
+    assert shown in page

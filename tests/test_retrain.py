@@ -201,3 +201,41 @@ def test_the_published_model_learns_with_recent_watches_weighted_up(watch_data, 
     latest = start + int(np.flatnonzero(data.matrix.indices[start:end] == data.video_index(first.video_id))[0])
     assert weights[latest] == pytest.approx(1.5)  # watched again last: the heaviest of that viewer
     assert weights[start:end].min() == pytest.approx(0.5)
+
+
+@pytest.mark.django_db
+def test_published_scores_rank_videos_like_the_latest_watches_higher(make_user, fast_config):
+    """With ``recent_boost`` the feed's scores are the model's plus the pull of each viewer's latest
+    watches, computed from the artifact's own record of when each pair was watched."""
+    from scipy.special import logit
+
+    from recommender.ml.recent import recent_affinity
+    from recommender.ml.score import score_pairs
+
+    # Two kinds of video; each viewer watches two of the other kind, then all five of their own:
+    # watches come in runs of a kind, so the watch order says something.
+    videos = [Video.objects.create(title=f"Video {i}") for i in range(10)]
+    users = [make_user(f"user{i}") for i in range(60)]
+    for u, user in enumerate(users):
+        own, other = (videos[:5], videos[5:]) if u % 2 == 0 else (videos[5:], videos[:5])
+        for video in [other[u % 5], other[(u + 2) % 5], *own]:
+            WatchEvent.objects.create(user=user, video=video, completion=0.9)
+    config = fast_config.replace(recent_boost=4.0, recent_window=2, epochs=30, learning_rate=0.05)
+    version = retrain(config=config)
+    assert version.hyperparameters["recent_boost"] == 4.0
+    assert version.metrics["recent_boost_applied"] is True
+    artifact = services.artifact_load(version=version)
+    data = artifact.data
+    assert data.seen is not None  # the artifact knows the watch order
+    affinity = recent_affinity(artifact.model, data, artifact.config)
+    assert affinity is not None
+    for user in users[:4]:
+        recs = list(selectors.recommendations_for_user(user=user))
+        row = np.full(len(recs), data.user_index(user.pk))
+        cols = data.video_indices(np.array([r.video_id for r in recs]))
+        boosted = score_pairs(artifact.model, row, cols, affinity=affinity)
+        plain = score_pairs(artifact.model, row, cols)
+        np.testing.assert_allclose([r.score for r in recs], boosted, atol=1e-5)
+        # the stored scores are not the model's alone: their logits carry the term
+        gap = logit(boosted.astype(np.float64)) - logit(plain.astype(np.float64))
+        assert np.abs(gap).max() > 0.1

@@ -124,6 +124,9 @@ def save_artifact(
     try:
         model.save(tmp / MODEL_FILE)
         m = data.matrix
+        # When each pair was last watched travels too: scoring from the artifact (shards, the
+        # forward evaluation) ranks with the viewers' latest watches as the retrain did.
+        seen: dict[str, Any] = {} if data.seen is None else {"seen": np.asarray(data.seen)}
         with open(tmp / DATA_FILE, "wb") as f:
             np.savez(
                 f,
@@ -133,6 +136,7 @@ def save_artifact(
                 indices=m.indices,
                 values=m.data,
                 shape=np.asarray(m.shape, dtype=np.int64),
+                **seen,
             )
         record["model_sha256"] = _sha256(tmp / MODEL_FILE)
         record["data_sha256"] = _sha256(tmp / DATA_FILE)
@@ -209,7 +213,8 @@ def load_artifact(directory: str | Path, *, model_sha256: str | None = None) -> 
     with np.load(path / DATA_FILE, allow_pickle=False) as z:
         shape = tuple(int(x) for x in z["shape"])
         matrix = sp.csr_matrix((z["values"], z["indices"], z["indptr"]), shape=shape)
-        data = InteractionMatrix(matrix=matrix, user_ids=z["user_ids"], video_ids=z["video_ids"])
+        seen = z["seen"] if "seen" in z.files else None  # artifacts saved before it was kept: None
+        data = InteractionMatrix(matrix=matrix, user_ids=z["user_ids"], video_ids=z["video_ids"], seen=seen)
     from recommender.ml.architectures.bags import register
 
     register()  # the bag layer of models that pool watched videos or video features

@@ -125,16 +125,30 @@ class InteractionMatrix:
         ``strength`` is 0 or ``seen`` is unknown (every pair weighs the same)."""
         if strength == 0 or self.seen is None:
             return None
-        m = self.matrix
+        rank, span = self._history_rank()
+        share = np.where(span > 0, rank / np.maximum(span, 1), 0.5)
+        return (1.0 + strength * (2.0 * share - 1.0)).astype(np.float32)
+
+    def latest_rank(self) -> np.ndarray | None:
+        """Per stored pair (triples order), how many of the viewer's pairs were watched after it
+        (0 = the latest), with the ties of :meth:`recency_weights`; None when ``seen`` is unknown."""
+        if self.seen is None:
+            return None
+        rank, span = self._history_rank()
+        return (span - rank).astype(np.int64)
+
+    def _history_rank(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per stored pair its rank in the viewer's history by ``seen`` (0 = the earliest; ties to
+        the later pair in triples order), and the viewer's pair count minus one."""
+        m, seen = self.matrix, self.seen
+        assert seen is not None
         counts = np.diff(m.indptr).astype(np.int64)
         rows = np.repeat(np.arange(self.n_users, dtype=np.int64), counts)
         position = np.arange(m.nnz, dtype=np.int64)
-        order = np.lexsort((position, self.seen, rows))
+        order = np.lexsort((position, seen, rows))
         rank = np.empty(m.nnz, dtype=np.float64)
         rank[order] = position - m.indptr[:-1].astype(np.int64)[rows[order]]
-        span = counts[rows] - 1
-        share = np.where(span > 0, rank / np.maximum(span, 1), 0.5)
-        return (1.0 + strength * (2.0 * share - 1.0)).astype(np.float32)
+        return rank, (counts[rows] - 1).astype(np.float64)
 
     @property
     def n_users(self) -> int:

@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from recommender.ml.architectures import Forward, forward_of
 from recommender.ml.architectures.base import CHUNK_PAIRS, unit_rows
 from recommender.ml.data import InteractionMatrix, as_index_array
+from recommender.ml.recent import RecentAffinity
 
 if TYPE_CHECKING:
     import keras
@@ -31,14 +32,22 @@ class NonFiniteScoresError(ValueError):
     """The model produced NaN scores (a diverged training); nothing should be published."""
 
 
-def _score_rows(net: Forward, users: np.ndarray, video_part: np.ndarray) -> np.ndarray:
+def _score_rows(
+    net: Forward, users: np.ndarray, video_part: np.ndarray, affinity: RecentAffinity | None = None
+) -> np.ndarray:
     """Probabilities (len(users), n_videos) for full rows."""
-    return expit(net.row_logits(users, video_part))
+    logits = net.row_logits(users, video_part)
+    if affinity is not None:
+        logits += affinity.row_logits(users)
+    return expit(logits)
 
 
-def score_pairs(model: keras.Model, user_idx: Any, video_idx: Any) -> np.ndarray:
+def score_pairs(
+    model: keras.Model, user_idx: Any, video_idx: Any, *, affinity: RecentAffinity | None = None
+) -> np.ndarray:
     """Scores (float32, in [0, 1]) of arbitrary (user index, video index) pairs;
-    equals ``model.predict`` to float32 rounding."""
+    equals ``model.predict`` to float32 rounding.  ``affinity``: the viewers' latest watches added
+    to each logit (``recommender.ml.recent``; the scores then rank as the feeds do)."""
     net = forward_of(model)
     users = as_index_array(user_idx, net.n_users, "user_idx")
     videos = as_index_array(video_idx, net.n_videos, "video_idx")
@@ -50,12 +59,18 @@ def score_pairs(model: keras.Model, user_idx: Any, video_idx: Any) -> np.ndarray
     tables = net.pair_tables() if n >= net.n_users + net.n_videos else None
     for s in range(0, n, CHUNK_PAIRS):
         u, v = users[s : s + CHUNK_PAIRS], videos[s : s + CHUNK_PAIRS]
-        out[s : s + len(u)] = expit(net.pair_logits(u, v, tables))
+        logits = net.pair_logits(u, v, tables)
+        if affinity is not None:
+            logits = logits + affinity.pair_logits(u, v)
+        out[s : s + len(u)] = expit(logits)
     return out
 
 
-def score_users(model: keras.Model, user_idx_array: Any, *, n_videos: int) -> np.ndarray:
-    """Full score rows ``(len(user_idx_array), n_videos)`` float32."""
+def score_users(
+    model: keras.Model, user_idx_array: Any, *, n_videos: int, affinity: RecentAffinity | None = None
+) -> np.ndarray:
+    """Full score rows ``(len(user_idx_array), n_videos)`` float32 (``affinity``: see
+    :func:`score_pairs`)."""
     net = forward_of(model)
     if n_videos != net.n_videos:
         raise ValueError(f"model scores {net.n_videos} videos, not {n_videos}")
@@ -64,7 +79,7 @@ def score_users(model: keras.Model, user_idx_array: Any, *, n_videos: int) -> np
     out = np.empty((len(users), n_videos), dtype=np.float32)
     block = max(1, 2_000_000 // max(n_videos, 1))
     for s in range(0, len(users), block):
-        out[s : s + block] = _score_rows(net, users[s : s + block], vp)
+        out[s : s + block] = _score_rows(net, users[s : s + block], vp, affinity)
     return out
 
 
@@ -142,6 +157,7 @@ def score_top_n(
     reason_eligible: np.ndarray | None = None,
     reason_min_similarity: float | None = None,
     candidates: int | None = None,
+    affinity: RecentAffinity | None = None,
 ) -> TopN:
     """Top-``top_n`` videos for every user (or the rows ``user_indices``: a shard),
     with the watched video that explains each recommendation.
@@ -166,6 +182,9 @@ def score_top_n(
     cheap first-order score of :meth:`~recommender.ml.architectures.base.Forward.candidate_logits`
     (a large catalogue); ``None`` or at least the catalogue's size: every video.  The scores kept are
     the full network's either way.
+
+    ``affinity``: the viewers' latest watches added to every logit before ranking
+    (``recommender.ml.recent``); the kept scores include it.
     """
     if not isinstance(top_n, (int, np.integer)) or isinstance(top_n, bool) or top_n < 1:
         raise ValueError(f"top_n must be an integer >= 1, got {top_n!r}")
@@ -201,7 +220,7 @@ def score_top_n(
     block = max(1, min(block_pairs // nv, -(-n // (4 * threads)) if threads > 1 else n))
 
     def full_scores(rows: np.ndarray) -> np.ndarray:
-        scores = _score_rows(net, rows, vp)
+        scores = _score_rows(net, rows, vp, affinity)
         if np.isnan(scores).any():
             raise NonFiniteScoresError("model produced NaN scores (diverged training?)")
         if exclude_watched:
@@ -212,10 +231,15 @@ def score_top_n(
         """Top ``top_n`` among the ``candidates`` videos of each viewer the cheap score ranks first."""
         assert cheap is not None and candidates is not None
         rough = net.candidate_logits(rows, cheap)
+        if affinity is not None:
+            rough += affinity.row_logits(rows)
         if exclude_watched:
             rough[data.watched_mask(rows)] = -np.inf
         picked, rough_vals = _top_k(rough, int(candidates))
-        exact = expit(net.candidate_pair_logits(rows, picked, vp))
+        logits = net.candidate_pair_logits(rows, picked, vp)
+        if affinity is not None:
+            logits += affinity.gathered_logits(rows, picked)
+        exact = expit(logits)
         if np.isnan(exact).any():
             raise NonFiniteScoresError("model produced NaN scores (diverged training?)")
         exact[rough_vals == -np.inf] = -np.inf  # a watched video is never a candidate

@@ -250,7 +250,7 @@ def stage_score(run: RetrainRun, data: InteractionMatrix, result: TrainResult) -
         logger.warning("No other worker consumes the scoring queue: scoring version %s in one piece.", run.version.pk)
         shards = [(0, data.n_users)]
     if len(shards) == 1:
-        n_rows, score_s = sharding.score_and_write(run.version, result.model, data, 0, data.n_users)
+        n_rows, score_s = sharding.score_and_write(run.version, result.model, data, 0, data.n_users, config=run.config)
     else:
         n_rows, score_s = sharding.score_and_write_sharded(run.version, shards)
     clock = run.clock

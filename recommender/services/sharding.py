@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from recommender.exceptions import RetrainError
+from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
 from recommender.models import ModelVersion, Recommendation
 from recommender.services import publishing
@@ -34,11 +35,13 @@ def user_shards(n_users: int, n_shards: int) -> list[tuple[int, int]]:
 
 
 def score_and_write(
-    version: ModelVersion, model: Any, data: InteractionMatrix, start: int, stop: int
+    version: ModelVersion, model: Any, data: InteractionMatrix, start: int, stop: int, *, config: TrainConfig
 ) -> tuple[int, float]:
-    """Score users ``start``..``stop`` and write their top-N rows; returns (rows, scoring seconds)."""
+    """Score users ``start``..``stop`` and write their top-N rows; returns (rows, scoring seconds).
+    ``config``: what trained ``model`` (its ``recent_boost`` ranks with the viewers' latest watches)."""
     import numpy as np
 
+    from recommender.ml.recent import recent_affinity
     from recommender.ml.score import candidate_count, score_top_n
     from recommender.reasons import reason_rule
 
@@ -59,6 +62,7 @@ def score_and_write(
             share=share,
         ),
         **reason_rule(data),
+        affinity=recent_affinity(model, data, config),
     )
     score_s = time.perf_counter() - started
     return publishing.recommendations_write(version=version, data=data, top=top), score_s
@@ -77,7 +81,7 @@ def recommendations_shard_write(*, version_id: int, start: int, stop: int) -> di
     data = artifact.data
     user_ids = data.user_ids[start:stop].tolist()
     Recommendation.objects.filter(version_id=version_id, user_id__in=user_ids).delete()
-    n_rows, score_s = score_and_write(version, artifact.model, data, start, stop)
+    n_rows, score_s = score_and_write(version, artifact.model, data, start, stop, config=artifact.config)
     return {"rows": n_rows, "score_seconds": score_s}
 
 

@@ -54,6 +54,17 @@ def test_round_trip(tmp_path, small_data, trained) -> None:
     np.testing.assert_array_equal(before.reason_index, after.reason_index)
 
 
+def test_round_trip_keeps_when_pairs_were_watched(tmp_path, small_data, trained) -> None:
+    """Scoring from the artifact (shards, the forward evaluation) ranks with the viewers' latest
+    watches, so the watch order travels with the matrix; a matrix without it loads without it."""
+    model, config = trained
+    seen = np.random.default_rng(5).permutation(small_data.n_interactions)
+    path, _ = save_artifact(tmp_path / "with", model=model, data=small_data.with_seen(seen), config=config)
+    np.testing.assert_array_equal(load_artifact(path).data.seen, seen)
+    path, _ = save_artifact(tmp_path / "without", model=model, data=small_data, config=config)
+    assert load_artifact(path).data.seen is None
+
+
 def test_refuses_to_overwrite(tmp_path, small_data, trained) -> None:
     model, config = trained
     target = tmp_path / "v1"
