@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
                 "baseline_popular_ndcg_at_10",
                 "baseline_bias_rmse",
                 "schedule",
+                "recent_boost_applied",
+                "recent_order_gap",
+                "recent_order_z",
                 "refit_epochs",
                 "refit_warm",
             )

@@ -188,9 +188,9 @@ SCHEMA: tuple[Param, ...] = (
     Param(
         "recent_boost",
         "float",
-        "Rank higher the videos close to the viewer's latest watches: this many logits per unit of "
-        "cosine similarity to them, added to the model's score when feeds are scored and evaluated "
-        "(0 = the model's score alone; for data without real watch times).",
+        "Rank higher the videos like the viewer's latest watches: this many logits per unit of mean "
+        "cosine similarity to them, added to the model's score when feeds are scored and evaluated. "
+        "Off by itself when the watch order carries no taste; 0 = always off.",
         0,
         20,
         client=True,
@@ -317,7 +317,8 @@ class TrainConfig:
         ``recent_boost`` times the video's mean cosine similarity to the viewer's ``recent_window``
         latest watched videos (the model's video vectors, as reasons use them;
         ``recommender.ml.recent``). People watch in runs of a kind; the latest watches say
-        what the next one is like. Needs ``InteractionMatrix.seen``; 0 = off.
+        what the next one is like. Needs ``InteractionMatrix.seen``, and is skipped when that order
+        carries no taste (``recent.order_signal``); 0 = off.
     ``aggregate``:
         how several watch events of one (user, video) pair become one completion: ``"max"``,
         ``"last"`` (the latest recorded) or ``"mean"``.  The training matrix and every
