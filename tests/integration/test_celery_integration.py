@@ -117,8 +117,13 @@ def test_two_retrains_at_once_only_one_trains(watch_data, start_worker, manage, 
     assert "already running" in second.stderr and second.stderr.strip().count("\n") == 0
     assert time.monotonic() - started < 30
     out, err = proc.communicate(timeout=300)
-    assert json.loads(out.strip().splitlines()[-1])["status"] == "active", err[-2000:]
+    # The task trained to the end. Whether the gate then activates it compares two models' held-out
+    # figures, which on this fixture (every viewer watches a random 30 %) sit near chance level, so
+    # either verdict is right; what matters here is that it ran alone and finished.
+    finished = json.loads(out.strip().splitlines()[-1])
+    assert finished["status"] in ("active", "rejected"), err[-2000:]
     assert ModelVersion.objects.count() == 2
+    assert ModelVersion.objects.get(pk=finished["version"]).stage == ModelVersion.Stage.DONE
     assert ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).count() == 1
 
 
