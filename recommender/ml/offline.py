@@ -15,12 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from recommender.ml.architectures import forward_of
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import InteractionMatrix
 from recommender.ml.features import VideoFeatures
 from recommender.ml.holdout import EvaluationSplit, evaluation_split, split_metrics
-from recommender.ml.recent import order_signal, recent_affinity
+from recommender.ml.recent import recent_term
 from recommender.ml.score import score_pairs
 from recommender.ml.train import EpochCallback, TrainResult, train_model
 
@@ -65,7 +64,7 @@ def offline_evaluate(
         raise EvaluationUnavailable("no user has watched two or more videos, so nothing can be held out")
     result = train_model(split.train, config, on_epoch_end=on_epoch_end, jit_compile=jit_compile, features=features)
     model = result.model
-    affinity = recent_affinity(model, split.train, config)  # the feeds rank with it: measure with it
+    affinity, signal = recent_term(model, split.train, config)  # the feeds rank with it: measure with it
     metrics = split_metrics(
         lambda u, v: score_pairs(model, np.asarray(u), np.asarray(v), affinity=affinity),
         data,
@@ -75,9 +74,8 @@ def offline_evaluate(
         seed=config.seed,
         max_ranked_users=max_ranked_users,
     )
-    if config.recent_boost > 0 and split.train.seen is not None:
+    if signal is not None:
         # Whether the watch order carried taste, so whether the boost was part of these figures.
-        signal = order_signal(split.train, forward_of(model).video_vectors())
         metrics.update(signal.as_metrics(), recent_boost_applied=affinity is not None)
     metrics.update(
         holdout_fraction=holdout_fraction,

@@ -20,13 +20,16 @@ towards arbitrary videos, so it stays off by itself. Numpy only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender.ml.architectures.base import Forward, unit_rows
 from recommender.ml.data import InteractionMatrix
+
+if TYPE_CHECKING:
+    from recommender.ml.config import TrainConfig
 
 # The watch order counts as telling when consecutive watches are at least this much more alike
 # (mean cosine) than any two watches of the same viewer, at this many standard errors.
@@ -134,22 +137,28 @@ def recent_profiles(data: InteractionMatrix, vectors: np.ndarray, window: int) -
     return np.asarray(pick @ unit_rows(np.asarray(vectors, dtype=np.float32)), dtype=np.float32)
 
 
-def recent_affinity(model_or_net: Any, data: InteractionMatrix, config: Any) -> RecentAffinity | None:
+def recent_term(
+    model_or_net: Any, data: InteractionMatrix, config: TrainConfig
+) -> tuple[RecentAffinity | None, OrderSignal | None]:
     """The term of ``config`` (``recent_boost``, ``recent_window``) for a model trained on ``data``
-    (a Keras model of a registered architecture, or its :class:`Forward`); None when the boost is
-    off, the data does not say when pairs were watched or its watch order carries no taste
-    (:func:`order_signal`): the model's score alone."""
-    weight = float(getattr(config, "recent_boost", 0.0) or 0.0)
-    if weight <= 0 or data.seen is None:
-        return None
+    (a Keras model of a registered architecture, or its :class:`Forward`), and the order test that
+    decided it. The term is None when the boost is off, the data does not say when pairs were watched
+    (the test is then None too) or its watch order carries no taste: the model's score alone."""
+    if config.recent_boost <= 0 or data.seen is None:
+        return None, None
     from recommender.ml.architectures import forward_of
 
     net = model_or_net if isinstance(model_or_net, Forward) else forward_of(model_or_net)
     if (net.n_users, net.n_videos) != (data.n_users, data.n_videos):
         raise ValueError(f"model is for {net.n_users}x{net.n_videos}, data is {data.n_users}x{data.n_videos}")
     vectors = unit_rows(net.video_vectors())
-    if not order_signal(data, vectors).present:
-        return None
-    return RecentAffinity(
-        profiles=recent_profiles(data, vectors, int(config.recent_window)), vectors=vectors, weight=weight
-    )
+    signal = order_signal(data, vectors)
+    if not signal.present:
+        return None, signal
+    profiles = recent_profiles(data, vectors, config.recent_window)
+    return RecentAffinity(profiles=profiles, vectors=vectors, weight=float(config.recent_boost)), signal
+
+
+def recent_affinity(model_or_net: Any, data: InteractionMatrix, config: TrainConfig) -> RecentAffinity | None:
+    """The term alone (see :func:`recent_term`)."""
+    return recent_term(model_or_net, data, config)[0]
